@@ -1,0 +1,1 @@
+"""memsim: the Linux memory-management subsystem as an executable Python model."""

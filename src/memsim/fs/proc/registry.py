@@ -1,0 +1,61 @@
+"""
+The /proc (and debugfs) namespace of a machine: path -> renderer. Renderers live next to
+their data (mm/vmstat.py, fs/proc/meminfo.py, sysctl.py); this module only dispatches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from memsim.errors import MemsimError
+
+if TYPE_CHECKING:
+    from memsim.machine import Machine
+
+Renderer = Callable[["Machine"], str]
+
+
+def _files() -> dict[str, Renderer]:
+    from memsim.fs.proc import meminfo
+    from memsim.mm import vmstat
+    return {
+        "buddyinfo": vmstat.frag_show,
+        "pagetypeinfo": vmstat.pagetypeinfo_show,
+        "zoneinfo": vmstat.zoneinfo_show,
+        "vmstat": vmstat.vmstat_show,
+        "meminfo": meminfo.meminfo_proc_show,
+        "sys/kernel/debug/extfrag/unusable_index": vmstat.unusable_show,
+        "sys/kernel/debug/extfrag/extfrag_index": vmstat.extfrag_show,
+    }
+
+
+def list_files(m: Machine) -> list[str]:
+    """Every path ``read`` accepts (without the /proc/ prefix)."""
+    from memsim.sysctl import SYSCTLS
+    return sorted([*_files(), *(f"sys/vm/{n}" for n in SYSCTLS)])
+
+
+def normalize(path: str) -> str:
+    p = path.strip()
+    for prefix in ("/proc/", "proc/"):
+        if p.startswith(prefix):
+            p = p[len(prefix):]
+    if p.startswith("/sys/kernel/debug/"):
+        p = p[1:]
+    if p.startswith("extfrag/"):
+        p = "sys/kernel/debug/" + p
+    return p.strip("/")
+
+
+def read(m: Machine, path: str) -> str:
+    """The text of /proc/<path>; MemsimError naming the path if the model has no such file."""
+    from memsim.sysctl import SYSCTLS, sysctl_read
+    p = normalize(path)
+    files = _files()
+    if p in files:
+        return files[p](m)
+    if p.startswith("sys/vm/") and p[len("sys/vm/"):] in SYSCTLS:
+        return sysctl_read(m, p[len("sys/vm/"):])
+    raise MemsimError(f"/proc/{p}: no such file in the model (known: "
+                      f"{', '.join(list_files(m))})")

@@ -1,0 +1,1 @@
+"""Header-like types and constants (the kernel's include/); no algorithms here."""

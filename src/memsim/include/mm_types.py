@@ -1,0 +1,106 @@
+"""
+struct page for every PFN, as a struct of arrays (include/linux/mm_types.h).
+
+``MemMap`` holds one numpy array per field, indexed by PFN, plus a ``memoryview`` of each
+for fast scalar access from Python (a memoryview element read/write costs about half of a
+numpy element access). The arrays are allocated zero-filled, which the host kernel backs
+lazily: only the parts of the memmap the model touches cost host memory, which is how a
+256 GiB machine fits in well under 1 GiB. The field encodings are chosen so that *zero is
+the state of a page freshly handed to the buddy allocator*:
+
+======================  ==============================================================
+field                   encoding
+======================  ==============================================================
+``flags``               PG_* bits (include/page_flags.py); zone/node bits live in
+                        ``page_zone()`` instead of the top bits
+``refcount``            ``_refcount``
+``mapcount1``           ``_mapcount + 1``: 0 means the kernel's -1 (unmapped)
+``page_type``           top byte of the kernel's ``page_type`` word (0 = no type; 0xf0
+                        buddy, 0xf2 table, 0xf5 slab …)
+``private``             ``page->private`` (the buddy order of a free block's head)
+``mapping``             handle into ``Machine.mappings`` (0 = NULL)
+``index``               ``page->index``
+``compound_head1``      head PFN + 1 on tail pages, 0 otherwise
+``compound_order``      the order of a compound page, kept on its head page
+``lru_next/lru_prev``   LRU list links (PFN + 1, 0 = none), used by reclaim
+======================  ==============================================================
+
+# SIM: the kernel keeps the compound order in the first tail page (folio->_flags_1) and
+# the buddy/pcp links in struct page; here the order is on the head and the free lists
+# hold their own links (include/mmzone.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PGTY_BUDDY = 0xF0
+PGTY_OFFLINE = 0xF1
+PGTY_TABLE = 0xF2
+PGTY_GUARD = 0xF3
+PGTY_HUGETLB = 0xF4
+PGTY_SLAB = 0xF5
+PGTY_ZSMALLOC = 0xF6
+PGTY_UNACCEPTED = 0xF7
+
+
+@dataclass(slots=True, eq=False)
+class MemMap:
+    """The memmap: struct page state for PFNs ``[0, nr_pfns)``."""
+
+    nr_pfns: int
+    flags_a: np.ndarray
+    refcount_a: np.ndarray
+    mapcount1_a: np.ndarray
+    page_type_a: np.ndarray
+    private_a: np.ndarray
+    mapping_a: np.ndarray
+    index_a: np.ndarray
+    compound_head1_a: np.ndarray
+    compound_order_a: np.ndarray
+    lru_next_a: np.ndarray
+    lru_prev_a: np.ndarray
+    flags: memoryview
+    refcount: memoryview
+    mapcount1: memoryview
+    page_type: memoryview
+    private: memoryview
+    mapping: memoryview
+    index: memoryview
+    compound_head1: memoryview
+    compound_order: memoryview
+    lru_next: memoryview
+    lru_prev: memoryview
+
+    @classmethod
+    def allocate(cls, nr_pfns: int) -> MemMap:
+        """Zero-filled arrays for *nr_pfns* pages (host memory is committed lazily)."""
+        arrays = {
+            "flags_a": np.zeros(nr_pfns, dtype=np.uint32),
+            "refcount_a": np.zeros(nr_pfns, dtype=np.int32),
+            "mapcount1_a": np.zeros(nr_pfns, dtype=np.int32),
+            "page_type_a": np.zeros(nr_pfns, dtype=np.uint8),
+            "private_a": np.zeros(nr_pfns, dtype=np.int64),
+            "mapping_a": np.zeros(nr_pfns, dtype=np.int32),
+            "index_a": np.zeros(nr_pfns, dtype=np.int64),
+            "compound_head1_a": np.zeros(nr_pfns, dtype=np.int32),
+            "compound_order_a": np.zeros(nr_pfns, dtype=np.uint8),
+            "lru_next_a": np.zeros(nr_pfns, dtype=np.int32),
+            "lru_prev_a": np.zeros(nr_pfns, dtype=np.int32),
+        }
+        views = {k[:-2]: memoryview(v) for k, v in arrays.items()}  # type: ignore[arg-type]
+        return cls(nr_pfns=nr_pfns, **arrays, **views)  # type: ignore[arg-type]
+
+    def reset_page(self, pfn: int) -> None:
+        """Clear every field of one page (the state of a free buddy page)."""
+        self.flags[pfn] = 0
+        self.refcount[pfn] = 0
+        self.mapcount1[pfn] = 0
+        self.page_type[pfn] = 0
+        self.private[pfn] = 0
+        self.mapping[pfn] = 0
+        self.index[pfn] = 0
+        self.compound_head1[pfn] = 0
+        self.compound_order[pfn] = 0

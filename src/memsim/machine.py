@@ -1,0 +1,588 @@
+"""
+The simulated machine: one object that owns all state (no module globals), so many
+machines can live in one process and a run is reproducible from its config and seed.
+
+``Machine.boot(arch="x86_64", mem="4G", cpus=2)`` runs the boot sequence of mm/mm_init.py
+and returns a machine whose kernel API is reachable under the kernel's names:
+``m.alloc_pages(gfp, order)``, ``m.get_zeroed_page(gfp)``, ``m.free_pages(addr, order)`` …
+Kernel names with leading underscores become methods without them where that is
+unambiguous (``m.get_free_pages`` is ``__get_free_pages``); ``__free_pages`` and
+``__free_page``, which would collide with ``free_pages(addr)``/``free_page(addr)``, are
+``m.free_pages_pfn(page, order)`` and ``m.free_page_pfn(page)``. The exact kernel
+spellings stay available as module functions (``memsim.mm.page_alloc.__free_pages``).
+
+A page is its PFN (``int``); ``alloc_pages`` returns the PFN of the first page or None.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from memsim.arch import ARCHES, MAX_PAGE_ORDER, PAGE_SHIFT, ArchSpec
+from memsim.config import MachineConfig, load_toml
+from memsim.errors import MemsimError
+from memsim.include.gfp import (
+    __GFP_DMA,
+    __GFP_HIGHMEM,
+    __GFP_ZERO,
+    gfp_migratetype,
+    gfp_zone_bits,
+)
+from memsim.include.mm_types import MemMap
+from memsim.include.mmzone import ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE, PgData, Zone
+from memsim.include.mmzone_types import ZoneType
+from memsim.include.page_flags import (
+    PAGE_FLAGS_CHECK_AT_FREE,
+    PAGE_FLAGS_CHECK_AT_PREP,
+    PageFlags,
+)
+from memsim.include.vmstat_items import NR_VM_EVENT_ITEMS, NodeStatItem, NumaStatItem, VmEventItem
+from memsim.kernel.printk import LOGLEVEL_INFO, KernelLog
+from memsim.mm import page_alloc
+from memsim.mm.debug import Debug
+from memsim.mm.memblock import Memblock
+from memsim.sysctl import LOWMEM_RESERVE_RATIO_DEFAULT, VmSysctl, sysctl_read, sysctl_write
+from memsim.trace.tracepoints import TraceContext, TracepointSet
+
+
+# Kernel names with a leading "__" cannot be spelled inside a class body (Python mangles
+# them), so the methods below call them through these module-level aliases.
+_alloc_pages = getattr(page_alloc, "__alloc_pages")
+_GFP_DMA = __GFP_DMA
+_GFP_HIGHMEM = __GFP_HIGHMEM
+_GFP_ZERO = __GFP_ZERO
+_GFP_THISNODE = 0x200000
+_ZONE_BELOW_HIGH = ZONE_BELOW_HIGH
+_ZONE_BUSY = ZONE_BELOW_HIGH | ZONE_RECLAIM_ACTIVE
+_CHECK_AT_PREP = PAGE_FLAGS_CHECK_AT_PREP
+# free_pages_prepare() on an order-0 page: PG_head, or any flag the free check rejects
+_FAST_FREE_BAD = PAGE_FLAGS_CHECK_AT_FREE | (1 << PageFlags.PG_head)
+_PGALLOC_DMA = int(VmEventItem.PGALLOC_DMA)
+_PGFREE = int(VmEventItem.PGFREE)
+_NUMA_HIT = int(NumaStatItem.NUMA_HIT)
+_NUMA_LOCAL = int(NumaStatItem.NUMA_LOCAL)
+_NUMA_OTHER = int(NumaStatItem.NUMA_OTHER)
+_free_pages = getattr(page_alloc, "__free_pages")
+
+
+class ReclaimHooks:
+    """
+    The slow path's calls into reclaim, compaction and the OOM killer. Later parts of the
+    model replace these; until then they report that the mechanism is not modelled yet and
+    make no progress, so the allocation fails honestly.
+    """
+
+    def direct_compact_and_reclaim(self, m: Machine, gfp: int, order: int, alloc_flags: int,
+                                   ac: Any) -> int | None:
+        m.note_once("direct-reclaim",
+                    "memsim: direct reclaim and compaction are not modelled yet; "
+                    "no progress")
+        return None
+
+    def may_oom(self, m: Machine, gfp: int, order: int, alloc_flags: int,
+                ac: Any) -> int | None:
+        m.note_once("oom", "memsim: the OOM killer is not modelled yet; no progress")
+        return None
+
+
+class Machine:
+    """A booted simulated machine."""
+
+    def __init__(self, config: MachineConfig) -> None:
+        self.config = config
+        self.arch: ArchSpec = ARCHES[config.arch]
+        self.nr_cpus = config.cpus
+        self.nr_nodes = config.nodes
+        self.strict = bool(config["strict"])
+        self.clock_ns = 0
+        self.log = KernelLog()
+        self.debug = Debug(self)
+        self.tp = TracepointSet(key=config.seed * 0x9E3779B97F4A7C15 + 1)
+        self.sysctl = VmSysctl()
+        self.user_min_free_kbytes = -1
+        self.reclaim_hooks = ReclaimHooks()
+        self._notes: set[str] = set()
+        self._ratelimit: dict[str, tuple[int, int]] = {}
+        # current task/CPU context
+        self._cpu = 0
+        self._fast_by_cpu: list[dict[int, Any]] = [{} for _ in range(self.nr_cpus)]
+        self._fast_cur: dict[int, Any] = self._fast_by_cpu[0]
+        self.current_pid = 0
+        self.current_comm = "swapper/0"
+        self.current_pf_memalloc = False
+        self._call_chain: list[str] = []
+        # CPUs spread evenly over nodes, in order
+        per = max(1, self.nr_cpus // self.nr_nodes)
+        self.cpu_to_node = [min(c // per, self.nr_nodes - 1) for c in range(self.nr_cpus)]
+        # memory state, filled by boot
+        self.nodes: list[PgData] = []
+        self.zones: list[Zone] = []
+        self.memblock: Memblock | None = None
+        self.max_pfn = 0
+        self.max_low_pfn = 0
+        self.totalram_pages = 0
+        self.totalhigh_pages = 0
+        self.totalreserve_pages = 0
+        self.nr_memmap_boot_pages = 0
+        self.percpu_first_chunk_bytes = 0
+        self.kernel_init_range = (0, 0)
+        self.pageblock_order = self.arch.pageblock_order
+        self.pageblock_nr_pages = 1 << self.pageblock_order
+        self.page_group_by_mobility_disabled = False
+        self.thp_pcp = config["thp"] != "never" and self.arch.bits == 64
+        self.check_pages = True     # a debug kernel (CONFIG_DEBUG_VM) checks every page
+        self.gfp_allowed_mask = (1 << 25) - 1
+        self.vm_event: list[int] = [0] * NR_VM_EVENT_ITEMS
+        self.page_data: dict[int, bytearray] = {}
+        self.pfmemalloc: set[int] = set()
+        self.page_owner: dict[int, tuple[int, int, str]] | None = None
+        self.ac_cache: dict[tuple[int, int], Any] = {}
+        self._tp_alloc = self.tp.mm_page_alloc
+        self._tp_free = self.tp.mm_page_free
+        self.mem_map: MemMap = MemMap.allocate(0)
+        self.pageblock_mt = bytearray()
+        self._zone_starts: list[int] = []
+        self._zone_by_start: list[Zone] = []
+        self._zone_of_block = bytearray()
+        self.has_dma32_nofragment = self.arch.zone_idx(ZoneType.ZONE_DMA32) is not None
+        self.zone_normal_type = ZoneType.ZONE_NORMAL
+        movable = self.arch.zone_idx(ZoneType.ZONE_MOVABLE)
+        self.zone_movable_idx = movable if movable is not None else len(self.arch.zones) - 1
+        self._gfp_zone_cache: dict[int, int] = {}
+        lrr = config["sysctl.vm.lowmem_reserve_ratio"]
+        self.sysctl.lowmem_reserve_ratio = list(lrr) if lrr is not None else [
+            LOWMEM_RESERVE_RATIO_DEFAULT[z] for z in self.arch.zones]
+        self.sysctl.watermark_scale_factor = config["sysctl.vm.watermark_scale_factor"]
+        self.sysctl.watermark_boost_factor = config["sysctl.vm.watermark_boost_factor"]
+        self.sysctl.percpu_pagelist_high_fraction = \
+            config["sysctl.vm.percpu_pagelist_high_fraction"]
+        self.sysctl.extfrag_threshold = config["sysctl.vm.extfrag_threshold"]
+
+    @property
+    def current_cpu(self) -> int:
+        """The CPU the current code runs on (smp_processor_id())."""
+        return self._cpu
+
+    @current_cpu.setter
+    def current_cpu(self, cpu: int) -> None:
+        if not 0 <= cpu < self.nr_cpus:
+            raise MemsimError(f"cpu {cpu} does not exist (machine has {self.nr_cpus} CPUs)")
+        self._cpu = cpu
+        self._fast_cur = self._fast_by_cpu[cpu]
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def boot(cls, config: MachineConfig | None = None, *, machine_file: str | None = None,
+             settings: Mapping[str, object] | None = None, **kwargs: object) -> Machine:
+        """
+        Boot a machine. Settings come from *config*, or else from a TOML *machine_file*,
+        then *settings* (flat keys, as ``--set``), then keyword arguments (``arch``, ``mem``,
+        ``cpus``, ``nodes``, ``seed``, ``thp``, ``strict``, or any key with dots replaced
+        by ``__``, e.g. ``vm__min_free_kbytes=8192``).
+        """
+        if config is None:
+            merged: dict[str, object] = {}
+            origin: dict[str, str] = {}
+            if machine_file is not None:
+                merged, origin = load_toml(machine_file)
+            merged.update(settings or {})
+            merged.update({k.replace("__", "."): v for k, v in kwargs.items()})
+            config = MachineConfig.build(merged, origin)
+        m = cls(config)
+        m._boot()
+        return m
+
+    def _boot(self) -> None:
+        from memsim.mm import mm_init
+
+        cfg = self.config
+        self.printk("Linux version 6.12.0-memsim (memsim) #1 SMP PREEMPT_DYNAMIC")
+        self.printk(f"Command line: {self.cmdline()}")
+        mm_init.boot_memory(self)
+        min_free = cfg["sysctl.vm.min_free_kbytes"]
+        if min_free is not None:
+            sysctl_write(self, "min_free_kbytes", str(min_free))
+        self.current_comm = "memsim"
+        self.current_pid = 1
+
+    def cmdline(self) -> str:
+        parts = ["BOOT_IMAGE=/boot/vmlinuz-6.12.0-memsim", "root=/dev/vda1", "ro"]
+        for key in ("mem", "movablecore", "kernelcore"):
+            v = self.config[f"cmdline.{key}"]
+            if v is not None:
+                parts.append(f"{key}={v}")
+        if self.config.nodes > 1:
+            parts.append(f"numa=fake={self.config.nodes}")
+        return " ".join(parts)
+
+    def allocate_memmap(self) -> None:
+        """Allocate struct pages for PFNs [0, max_pfn) rounded up to a MAX_ORDER block."""
+        n = -(-self.max_pfn // (1 << MAX_PAGE_ORDER)) << MAX_PAGE_ORDER
+        self.mem_map = MemMap.allocate(n)
+        self.pageblock_mt = bytearray(n >> self.pageblock_order)
+        populated = [z for z in self.zones if z.spanned_pages]
+        populated.sort(key=lambda z: z.zone_start_pfn)
+        self._zone_starts = [z.zone_start_pfn for z in populated]
+        self._zone_by_start = populated
+        # zone id per MAX_ORDER block (255: the block straddles a zone edge or a hole)
+        blocks = n >> MAX_PAGE_ORDER
+        zb = bytearray([255]) * blocks
+        self._zone_list_index = {id(z): i for i, z in enumerate(self.zones)}
+        for z in populated:
+            first = -(-z.zone_start_pfn >> MAX_PAGE_ORDER)
+            last = z.zone_end_pfn >> MAX_PAGE_ORDER
+            zi = self._zone_list_index[id(z)]
+            zb[first:last] = bytes([zi]) * max(0, last - first)
+        self._zone_of_block = zb
+
+    # ------------------------------------------------------------------ helpers the mm code uses
+
+    def page_zone(self, pfn: int) -> Zone:
+        """page_zone(): the zone a PFN belongs to."""
+        zi = self._zone_of_block[pfn >> MAX_PAGE_ORDER]
+        if zi != 255:
+            return self.zones[zi]
+        z = self.page_zone_or_none(pfn)
+        if z is None:
+            raise MemsimError(f"pfn {pfn:#x} is not in any zone")
+        return z
+
+    def page_zone_or_none(self, pfn: int) -> Zone | None:
+        i = bisect.bisect_right(self._zone_starts, pfn) - 1
+        if i < 0:
+            return None
+        z = self._zone_by_start[i]
+        return z if pfn < z.zone_end_pfn else None
+
+    def pfn_valid(self, pfn: int) -> bool:
+        """pfn_valid(): a struct page exists for this PFN (it lies in a node's span)."""
+        return isinstance(pfn, int) and 0 <= pfn < self.mem_map.nr_pfns and \
+            self.page_zone_or_none(pfn) is not None
+
+    def node_distance(self, a: int, b: int) -> int:
+        return 10 if a == b else 20
+
+    def gfp_zone(self, gfp: int) -> int:
+        """gfp_zone(): the highest zone index *gfp* may use on this machine."""
+        key = gfp & 0xF
+        z = self._gfp_zone_cache.get(key)
+        if z is None:
+            ztype = gfp_zone_bits(gfp)
+            if ztype is None:
+                # VM_BUG_ON on a DEBUG_VM kernel; the table entry is otherwise garbage.
+                self.debug.warn_on_once("gfp_zone", "invalid zone modifier combination",
+                                        "include/linux/gfp.h", 155)
+                ztype = ZoneType.ZONE_NORMAL
+            idx = self.arch.zone_idx(ztype)
+            if idx is None:  # OPT_ZONE_*: not configured -> ZONE_NORMAL
+                idx = self.arch.zone_idx(ZoneType.ZONE_NORMAL)
+            assert idx is not None
+            z = idx
+            self._gfp_zone_cache[key] = z
+        return z
+
+    def gfp_migratetype(self, gfp: int) -> int:
+        return int(gfp_migratetype(gfp,
+                                   group_by_mobility_disabled=self.page_group_by_mobility_disabled))
+
+    def current_gfp_context(self, gfp: int) -> int:
+        """current_gfp_context(): memalloc_noio/nofs scopes (none active in this model yet)."""
+        return gfp
+
+    def might_alloc(self, gfp: int) -> None:
+        """might_alloc() -> might_sleep_if(): checked once execution contexts exist."""
+
+    def wakeup_kswapd(self, zone: Zone, gfp: int, order: int, highest_zoneidx: int) -> None:
+        """wakeup_kswapd(): records the request; kswapd itself arrives with reclaim."""
+        pg = self.nodes[zone.node]
+        pg.kswapd_order = max(pg.kswapd_order, order)
+        pg.kswapd_highest_zoneidx = max(pg.kswapd_highest_zoneidx, highest_zoneidx)
+
+    def trace_ctx(self) -> TraceContext:
+        return TraceContext(self.current_comm, self.current_pid, self.current_cpu,
+                            self.clock_ns)
+
+    def call_chain(self) -> list[str]:
+        return list(reversed(self._call_chain))
+
+    def printk(self, text: str, level: int = LOGLEVEL_INFO) -> None:
+        self.log.log(self.clock_ns, level, text)
+
+    def note_once(self, key: str, text: str) -> None:
+        if key not in self._notes:
+            self._notes.add(key)
+            self.printk(text, level=5)
+
+    def ratelimit(self, key: str, interval_ns: int, burst: int) -> bool:
+        """__ratelimit(): at most *burst* calls per *interval_ns* for *key*."""
+        start, n = self._ratelimit.get(key, (self.clock_ns, 0))
+        if self.clock_ns - start >= interval_ns:
+            start, n = self.clock_ns, 0
+        if n >= burst:
+            self._ratelimit[key] = (start, n)
+            return False
+        self._ratelimit[key] = (start, n + 1)
+        return True
+
+    def mems_allowed_text(self) -> str:
+        return "0" if self.nr_nodes == 1 else f"0-{self.nr_nodes - 1}"
+
+    def node_stat_set(self, item: NodeStatItem, value: int) -> None:
+        for pg in self.nodes:
+            pg.vm_stat[item] = value
+
+    # ------------------------------------------------------------------ counters
+
+    def nr_free_pages(self) -> int:
+        """nr_free_pages(): global NR_FREE_PAGES (buddy only, pcp pages not counted)."""
+        return sum(z.vm_stat[0] for z in self.zones)
+
+    def nr_pcp_pages(self, zone: Zone | None = None) -> int:
+        zones = [zone] if zone is not None else self.zones
+        return sum(p.count for z in zones for p in z.per_cpu_pageset)
+
+    # ------------------------------------------------------------------ address translation
+
+    def page_address(self, pfn: int) -> int | None:
+        """page_address(): the direct-map virtual address of a page; None for highmem."""
+        if pfn >= self.max_low_pfn and self.arch.highmem:
+            return None
+        return self.arch.page_offset + (pfn << PAGE_SHIFT) - self.arch.dram_base
+
+    def virt_to_pfn(self, addr: int) -> int:
+        """virt_to_pfn() / __pa() >> PAGE_SHIFT for a direct-map address."""
+        return (addr - self.arch.page_offset + self.arch.dram_base) >> PAGE_SHIFT
+
+    def virt_addr_valid(self, addr: int) -> bool:
+        """virt_addr_valid(): *addr* is in the direct map of an existing page."""
+        off = addr - self.arch.page_offset
+        if off < 0:
+            return False
+        pfn = (off + self.arch.dram_base) >> PAGE_SHIFT
+        return pfn < self.max_low_pfn and self.pfn_valid(pfn)
+
+    # ------------------------------------------------------------------ page allocator API
+
+    @contextmanager
+    def _in(self, fn: str) -> Iterator[None]:
+        self._call_chain.append(fn)
+        try:
+            yield
+        finally:
+            self._call_chain.pop()
+
+    def alloc_pages(self, gfp: int, order: int = 0) -> int | None:
+        """alloc_pages(): a block of ``1 << order`` pages on the local node; PFN or None."""
+        if order == 0 and not self._tp_alloc.enabled and self.page_owner is None:
+            # The order-0 pcp hit of get_page_from_freelist() -> rmqueue_pcplist(), inlined:
+            # same watermark test, same list, same counters. Anything else (an empty pcp
+            # list, a zone below its watermark, a bad page) takes the full path.
+            fp = self._fast_cur.get(gfp)
+            if fp is None:
+                fp = self._make_fast_alloc(gfp)
+            if fp:
+                zone, pcp, lst, hz, numa_loc = fp
+                if lst:
+                    free = zone.vm_stat[0]
+                    ha = zone.nr_free_highatomic
+                    if ha:
+                        free -= ha if ha < free else free
+                    if free > zone._watermark[1 if zone.flags & _ZONE_BELOW_HIGH else 2] + \
+                            zone.watermark_boost + zone.lowmem_reserve[hz]:
+                        pcp.free_count >>= 1
+                        pfn: int = lst.pop()
+                        pcp.count -= 1
+                        mm = self.mem_map
+                        rc = mm.refcount
+                        if rc[pfn] or mm.flags[pfn] & _CHECK_AT_PREP or \
+                                mm.mapcount1[pfn] or mm.page_type[pfn] or mm.mapping[pfn]:
+                            page_alloc.check_new_page(self, pfn)
+                            return _alloc_pages(self, gfp, 0, self.cpu_to_node[self._cpu])
+                        rc[pfn] = 1
+                        self.vm_event[_PGALLOC_DMA + zone.zone_type] += 1
+                        ev = zone.vm_numa_event
+                        ev[_NUMA_HIT] += 1
+                        ev[numa_loc] += 1
+                        if gfp & _GFP_ZERO and self.page_data:
+                            self.page_data.pop(pfn, None)
+                        return pfn
+        return _alloc_pages(self, gfp, order, self.cpu_to_node[self._cpu])
+
+    def _make_fast_alloc(self, gfp: int) -> Any:
+        # Cache what the order-0 fast path needs for (gfp, cpu): the preferred zone, this
+        # CPU's pcp list for the migratetype, the highest zone index and the NUMA
+        # local/other counter. False when the fast path does not apply.
+        cpu = self._cpu
+        g = self.current_gfp_context(gfp & self.gfp_allowed_mask)
+        fp: Any = False
+        if g == gfp and not gfp & _GFP_THISNODE:
+            ac = page_alloc.prepare_alloc_pages(self, gfp, 0, self.cpu_to_node[cpu], None)
+            if ac.zones:
+                zone = ac.zones[0]
+                pcp = zone.per_cpu_pageset[cpu]
+                lst = pcp.lists[page_alloc.order_to_pindex(self, ac.migratetype, 0)]
+                loc = _NUMA_LOCAL if zone.node == self.cpu_to_node[cpu] else _NUMA_OTHER
+                fp = (zone, pcp, lst, ac.highest_zoneidx, loc)
+        self._fast_cur[gfp] = fp
+        return fp
+
+    def alloc_page(self, gfp: int) -> int | None:
+        """alloc_page(): one page."""
+        return _alloc_pages(self, gfp, 0, self.cpu_to_node[self.current_cpu])
+
+    def alloc_pages_node(self, nid: int, gfp: int, order: int = 0) -> int | None:
+        """alloc_pages_node(): prefer node *nid* (-1 = the local node)."""
+        if nid == -1:
+            nid = self.cpu_to_node[self.current_cpu]
+        if not 0 <= nid < self.nr_nodes:
+            raise MemsimError(f"alloc_pages_node: node {nid} does not exist "
+                              f"(machine has {self.nr_nodes})")
+        return _alloc_pages(self, gfp, order, nid)
+
+    def get_free_pages(self, gfp: int, order: int = 0) -> int | None:
+        """__get_free_pages(): a lowmem block's virtual address (6.12 clears __GFP_HIGHMEM)."""
+        page = _alloc_pages(self, gfp & ~_GFP_HIGHMEM, order,
+                                        self.cpu_to_node[self.current_cpu])
+        if page is None:
+            return None
+        return self.page_address(page)
+
+    def get_free_page(self, gfp: int) -> int | None:
+        """__get_free_page()"""
+        return self.get_free_pages(gfp, 0)
+
+    def get_zeroed_page(self, gfp: int) -> int | None:
+        """get_zeroed_page(): __get_free_page(gfp | _GFP_ZERO)."""
+        return self.get_free_pages(gfp | _GFP_ZERO, 0)
+
+    def get_dma_pages(self, gfp: int, order: int = 0) -> int | None:
+        """__get_dma_pages(): __get_free_pages(gfp | GFP_DMA, order)."""
+        return self.get_free_pages(gfp | _GFP_DMA, order)
+
+    def alloc_pages_bulk(self, gfp: int, nr_pages: int) -> list[int]:
+        """
+        alloc_pages_bulk(): up to *nr_pages* order-0 pages. Fills from the pcp list of the
+        first zone that passes the low watermark plus the request size, falling back to
+        single allocations (as the kernel does when the fast path cannot serve all).
+        """
+        return page_alloc.alloc_pages_bulk(self, gfp, nr_pages)
+
+    def free_pages(self, addr: int, order: int = 0) -> None:
+        """free_pages(): free by virtual address (0 is ignored, as the kernel does)."""
+        if addr == 0 or addr is None:
+            return
+        if not self.virt_addr_valid(addr):
+            pfn = (addr - self.arch.page_offset) >> PAGE_SHIFT
+            self.debug.vm_bug_on_page(max(0, min(pfn, self.mem_map.nr_pfns - 1)),
+                                      "VM_BUG_ON(!virt_addr_valid((void *)addr))",
+                                      "mm/page_alloc.c", 4906) \
+                if 0 <= pfn < self.mem_map.nr_pfns else self.debug.bad_pfn_oops(pfn,
+                                                                                 "free_pages")
+            return
+        _free_pages(self, self.virt_to_pfn(addr), order)
+
+    def free_page(self, addr: int) -> None:
+        """free_page()"""
+        self.free_pages(addr, 0)
+
+    def free_pages_pfn(self, page: int, order: int = 0) -> None:
+        """__free_pages(page, order): drop a reference to a block by PFN."""
+        mm = self.mem_map
+        if order == 0 and not self._tp_free.enabled and self.page_owner is None and \
+                type(page) is int and 0 <= page < mm.nr_pfns:
+            # __free_pages() -> free_unref_page() -> free_unref_page_commit() for the last
+            # reference to a clean order-0 page of a pcp migratetype, inlined. Everything
+            # else (and every bad page) goes through the full path and its checks.
+            rc = mm.refcount
+            zi = self._zone_of_block[page >> 10]
+            if rc[page] == 1 and zi != 255 and not (
+                    mm.flags[page] & _FAST_FREE_BAD or mm.mapcount1[page]
+                    or mm.page_type[page] or mm.mapping[page]):
+                mt = self.pageblock_mt[page >> self.pageblock_order]
+                if mt < 3:
+                    rc[page] = 0
+                    if mm.flags[page]:
+                        mm.flags[page] &= ~_CHECK_AT_PREP
+                    if self.pfmemalloc:
+                        self.pfmemalloc.discard(page)
+                    zone = self.zones[zi]
+                    pcp = zone.per_cpu_pageset[self._cpu]
+                    pcp.alloc_factor >>= 1
+                    self.vm_event[_PGFREE] += 1
+                    pcp.lists[mt].append(page)
+                    count = pcp.count = pcp.count + 1
+                    batch = pcp.batch
+                    if pcp.flags & 1:
+                        pcp.flags &= ~1
+                    if pcp.free_count < (batch << 5):
+                        pcp.free_count += 1
+                    high = pcp.high
+                    if count < high and pcp.high_min <= high <= pcp.high_max and \
+                            not zone.flags & _ZONE_BUSY:
+                        return   # nr_pcp_high() would return high unchanged: nothing to do
+                    high = page_alloc.nr_pcp_high(pcp, zone, batch, False)
+                    if count >= high:
+                        page_alloc.free_pcppages_bulk(
+                            self, zone, page_alloc.nr_pcp_free(pcp, batch, high, False), pcp, mt)
+                        if zone.flags & _ZONE_BELOW_HIGH and page_alloc.zone_watermark_ok(
+                                zone, 0, zone.high_wmark_pages(), self.zone_movable_idx, 0):
+                            zone.flags &= ~_ZONE_BELOW_HIGH
+                    return
+        _free_pages(self, page, order)
+
+    def free_page_pfn(self, page: int) -> None:
+        """__free_page(page)"""
+        _free_pages(self, page, 0)
+
+    def page_count(self, page: int) -> int:
+        """page_count(): the head page's _refcount."""
+        head1 = self.mem_map.compound_head1[page]
+        return int(self.mem_map.refcount[head1 - 1 if head1 else page])
+
+    def get_page(self, page: int) -> None:
+        """get_page(): take a reference."""
+        self.mem_map.refcount[page] += 1
+
+    def put_page(self, page: int) -> None:
+        """put_page(): drop a reference; free an order-0 or compound page at zero."""
+        head1 = self.mem_map.compound_head1[page]
+        head = head1 - 1 if head1 else page
+        order = int(self.mem_map.compound_order[head])
+        _free_pages(self, head, order)
+
+    def page_to_pfn(self, page: int) -> int:
+        return page
+
+    def pfn_to_page(self, pfn: int) -> int:
+        return pfn
+
+    # ------------------------------------------------------------------ observation
+
+    def dmesg(self) -> str:
+        """The kernel log as ``dmesg`` prints it."""
+        return self.log.text()
+
+    def proc(self, path: str) -> str:
+        """The text of a /proc (or debugfs) file, e.g. ``"buddyinfo"``, ``"sys/vm/min_free_kbytes"``."""
+        from memsim.fs.proc import registry
+        return registry.read(self, path)
+
+    def sysctl_write(self, name: str, value: object) -> None:
+        """Write /proc/sys/vm/<name> (``vm.`` prefix optional)."""
+        sysctl_write(self, name.removeprefix("vm."), str(value))
+
+    def sysctl_read(self, name: str) -> str:
+        return sysctl_read(self, name.removeprefix("vm."))
+
+    def validate(self) -> None:
+        """Run every validator; raises MMCorruptionError on any inconsistency."""
+        from memsim.mm.debug import validate_all
+        validate_all(self)
+
+    def __repr__(self) -> str:
+        return (f"<Machine {self.arch.name} {self.config.mem_bytes >> 20}M "
+                f"cpus={self.nr_cpus} nodes={self.nr_nodes}>")

@@ -1,0 +1,384 @@
+"""
+Kernel bug reports and model validators (mm/debug.c, lib/bug.c, mm/page_alloc.c bad_page).
+
+Reports go to the machine's dmesg in the kernel's words; in strict mode they also raise
+``KernelBug``. State is never changed beyond what the kernel itself does on the same path.
+Validators (``validate_*``) recompute what the allocator maintains and raise
+``MMCorruptionError`` subclasses on any difference.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from memsim.arch import PAGE_SHIFT
+from memsim.errors import CounterMismatchError, FreeListError, KernelBug
+from memsim.include.mm_types import PGTY_BUDDY
+from memsim.include.mmzone import MIGRATETYPE_NAMES, MT_HIGHATOMIC, MT_ISOLATE
+from memsim.include.page_flags import PAGE_TYPE_NAMES, format_page_flags
+from memsim.include.vmstat_items import ZoneStatItem
+
+if TYPE_CHECKING:
+    from memsim.machine import Machine
+
+TAINT_BAD_PAGE = "B"
+TAINT_WARN = "W"
+TAINT_DIE = "D"
+
+
+class Debug:
+    """Bug reporting for one machine (``m.debug``)."""
+
+    def __init__(self, m: Machine) -> None:
+        self.m = m
+        self.taints: set[str] = set()
+        self.warned_once: set[str] = set()
+        self.bad_page_shown = 0
+        self.bad_page_unshown = 0
+        self.bad_page_resume_ns = 0
+        self.reports: list[str] = []
+
+    # -- text helpers ------------------------------------------------------------------
+
+    def tainted(self) -> str:
+        """print_tainted(): "Not tainted" or "Tainted: B W" style flags."""
+        if not self.taints:
+            return "Not tainted"
+        order = "PFSRMBUDAWCIOELKXTN"
+        return "Tainted: " + "".join(c if c in self.taints else " " for c in order).rstrip()
+
+    def _cpu_line(self) -> str:
+        m = self.m
+        return (f"CPU: {m.current_cpu} UID: 0 PID: {m.current_pid} Comm: {m.current_comm} "
+                f"{self.tainted()} 6.12.0-memsim #1")
+
+    def dump_stack(self) -> None:
+        """dump_stack(): the CPU/Hardware lines (the call trace is the model's, not shown)."""
+        m = self.m
+        m.printk(self._cpu_line(), level=4)
+        m.printk("Hardware name: memsim simulated machine", level=4)
+        m.printk("Call Trace:", level=4)
+        m.printk(" <TASK>", level=4)
+        for fn in m.call_chain():
+            m.printk(f"  {fn}", level=4)
+        m.printk(" </TASK>", level=4)
+
+    def page_flags_word(self, pfn: int) -> int:
+        """page->flags with the node/zone fields in the top bits, as the kernel keeps them."""
+        m = self.m
+        zone = m.page_zone_or_none(pfn)
+        flags = int(m.mem_map.flags[pfn])
+        if m.arch.bits == 64:
+            nid = zone.node if zone else 0
+            zid = zone.idx if zone else 0
+            flags |= (nid << 54) | (zid << 51) | (0x1FFFFF << 30)
+        else:
+            zid = zone.idx if zone else 0
+            flags |= zid << 30
+        return flags
+
+    def format_flags(self, pfn: int) -> str:
+        """%pGp: "0x…(names|node=N|zone=Z|lastcpupid=0x1fffff)"."""
+        m = self.m
+        word = self.page_flags_word(pfn)
+        zone = m.page_zone_or_none(pfn)
+        names = format_page_flags(int(m.mem_map.flags[pfn]))
+        parts = [names] if names else []
+        if m.arch.bits == 64:
+            parts.append(f"node={zone.node if zone else 0}")
+            parts.append(f"zone={zone.idx if zone else 0}")
+            parts.append("lastcpupid=0x1fffff")
+        else:
+            parts.append(f"zone={zone.idx if zone else 0}")
+        return f"{word:#x}({'|'.join(parts)})"
+
+    def dump_page(self, pfn: int, reason: str | None) -> None:
+        """dump_page() / __dump_folio(): the page's fields, flags and raw words."""
+        m = self.m
+        mm = m.mem_map
+        ptype = int(mm.page_type[pfn])
+        mapcount = 0 if ptype else int(mm.mapcount1[pfn])
+        head1 = int(mm.compound_head1[pfn])
+        m.printk(f"page: refcount:{int(mm.refcount[pfn])} mapcount:{mapcount} "
+                 f"mapping:{0:016x} index:{int(mm.index[pfn]):#x} pfn:{pfn:#x}", level=4)
+        if head1:
+            m.printk(f"head: order:{int(mm.compound_order[head1 - 1])} mapcount:0 "
+                     f"entire_mapcount:0 nr_pages_mapped:0 pincount:0", level=4)
+        m.printk(f"flags: {self.format_flags(pfn)}", level=4)
+        if ptype:
+            m.printk(f"page_type: {ptype:x}({PAGE_TYPE_NAMES.get(ptype, 'unknown')})",
+                     level=4)
+        words = self.raw_words(pfn)
+        m.printk("raw: " + " ".join(f"{w:016x}" for w in words[:4]), level=4)
+        m.printk("raw: " + " ".join(f"{w:016x}" for w in words[4:]), level=4)
+        if reason:
+            m.printk(f"page dumped because: {reason}", level=4)
+
+    def raw_words(self, pfn: int) -> list[int]:
+        """The 8 words of the 64-byte struct page, as print_hex_dump shows them."""
+        m = self.m
+        mm = m.mem_map
+        vmemmap = m.arch.vmemmap_base
+        head1 = int(mm.compound_head1[pfn])
+        self_lru = vmemmap + pfn * 64 + 8
+        if head1:
+            w1 = vmemmap + (head1 - 1) * 64 + 1
+            w2 = 0
+        elif mm.page_type[pfn] == PGTY_BUDDY:
+            w1 = w2 = self_lru                      # a lone entry points at itself
+        else:
+            w1, w2 = 0xDEAD000000000100, 0xDEAD000000000122   # LIST_POISON1/2
+        ptype = int(mm.page_type[pfn])
+        word6_lo = (ptype << 24) if ptype else ((int(mm.mapcount1[pfn]) - 1) & 0xFFFFFFFF)
+        word6 = ((int(mm.refcount[pfn]) & 0xFFFFFFFF) << 32) | word6_lo
+        return [self.page_flags_word(pfn), w1, w2, int(mm.mapping[pfn]), int(mm.index[pfn]),
+                int(mm.private[pfn]) & (1 << 64) - 1, word6, 0]
+
+    # -- reports -----------------------------------------------------------------------
+
+    def _report(self, text_start: int) -> None:
+        m = self.m
+        report = m.log.since(text_start)
+        self.reports.append(report)
+        if m.strict:
+            raise KernelBug(report)
+
+    def bad_page(self, pfn: int, reason: str) -> None:
+        """bad_page(): "BUG: Bad page state", rate limited to 60 reports a minute."""
+        m = self.m
+        start = m.log.mark()
+        if self.bad_page_shown == 60:
+            if m.clock_ns < self.bad_page_resume_ns:
+                self.bad_page_unshown += 1
+                self.taints.add(TAINT_BAD_PAGE)
+                return
+            if self.bad_page_unshown:
+                m.printk(f"BUG: Bad page state: {self.bad_page_unshown} messages suppressed",
+                         level=1)
+                self.bad_page_unshown = 0
+            self.bad_page_shown = 0
+        if self.bad_page_shown == 0:
+            self.bad_page_resume_ns = m.clock_ns + 60_000_000_000
+        self.bad_page_shown += 1
+        m.printk(f"BUG: Bad page state in process {m.current_comm}  pfn:{pfn:05x}", level=1)
+        self.dump_page(pfn, reason)
+        m.printk("Modules linked in:", level=4)
+        self.taints.add(TAINT_BAD_PAGE)
+        self.dump_stack()
+        if m.mem_map.page_type[pfn] == PGTY_BUDDY:
+            # Leave bad fields for debug, except PageBuddy could make trouble. SIM: the
+            # block stays on its free list, so it keeps its buddy marking here.
+            pass
+        self._report(start)
+
+    def _cut_here(self) -> None:
+        self.m.printk("------------[ cut here ]------------", level=4)
+
+    def vm_bug_on_page(self, pfn: int, cond: str, file: str, line: int) -> None:
+        """VM_BUG_ON_PAGE() on a CONFIG_DEBUG_VM kernel: dump_page, then BUG()."""
+        m = self.m
+        start = m.log.mark()
+        self.dump_page(pfn, cond)
+        self._cut_here()
+        m.printk(f"kernel BUG at {file}:{line}!", level=4)
+        m.printk("Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI", level=4)
+        self.taints.add(TAINT_DIE)
+        self.dump_stack()
+        # SIM: the task that hit BUG() would be killed; the model returns to the caller
+        # with the operation refused, so state stays as the kernel left it before BUG().
+        self._report(start)
+
+    def bad_pfn_oops(self, pfn: int, fn: str) -> None:
+        """A struct page pointer outside the memmap: the page fault oops it causes."""
+        m = self.m
+        start = m.log.mark()
+        addr = m.arch.vmemmap_base + pfn * m.arch.struct_page_size
+        if m.arch.bits == 32:
+            addr &= 0xFFFFFFFF
+        m.printk(f"BUG: unable to handle page fault for address: {addr:016x}", level=1)
+        m.printk("#PF: supervisor read access in kernel mode", level=1)
+        m.printk("#PF: error_code(0x0000) - not-present page", level=1)
+        m.printk("Oops: Oops: 0000 [#1] PREEMPT SMP NOPTI", level=4)
+        self.taints.add(TAINT_DIE)
+        self.dump_stack()
+        m.printk(f"RIP: 0010:{fn}+0x0/0x0", level=4)
+        self._report(start)
+
+    def warn_on_once(self, fn: str, cond: str, file: str = "mm/page_alloc.c",
+                     line: int = 0) -> None:
+        """WARN_ON_ONCE(): the first time per call site, the WARNING block."""
+        key = f"{fn}:{cond}"
+        if key in self.warned_once:
+            return
+        self.warned_once.add(key)
+        self.warn(fn, file, line)
+
+    def warn(self, fn: str, file: str = "mm/page_alloc.c", line: int = 0) -> None:
+        """WARN(): "WARNING: CPU: …" with the location, taints W."""
+        m = self.m
+        start = m.log.mark()
+        self._cut_here()
+        m.printk(f"WARNING: CPU: {m.current_cpu} PID: {m.current_pid} at {file}:{line} "
+                 f"{fn}+0x0/0x0", level=4)
+        m.printk("Modules linked in:", level=4)
+        self.taints.add(TAINT_WARN)
+        self.dump_stack()
+        m.printk("---[ end trace 0000000000000000 ]---", level=4)
+        self._report(start)
+
+    def show_mem(self) -> None:
+        """show_mem() / __show_free_areas(): the Mem-Info block of an allocation failure."""
+        m = self.m
+        m.printk("Mem-Info:", level=4)
+        free = m.nr_free_pages()
+        m.printk(f"active_anon:0 inactive_anon:0 isolated_anon:0\n"
+                 f" active_file:0 inactive_file:0 isolated_file:0\n"
+                 f" unevictable:0 dirty:0 writeback:0\n"
+                 f" slab_reclaimable:0 slab_unreclaimable:0\n"
+                 f" mapped:0 shmem:0 pagetables:0\n"
+                 f" sec_pagetables:0 bounce:0\n"
+                 f" kernel_misc_reclaimable:0\n"
+                 f" free:{free} free_pcp:{m.nr_pcp_pages()} free_cma:0", level=4)
+        for z in m.zones:
+            if not z.populated():
+                continue
+            m.printk(f"Node {z.node} {z.name} free:{z.vm_stat[0] << 2}kB "
+                     f"boost:{z.watermark_boost << 2}kB min:{z.min_wmark_pages() << 2}kB "
+                     f"low:{z.low_wmark_pages() << 2}kB high:{z.high_wmark_pages() << 2}kB "
+                     f"reserved_highatomic:{z.nr_reserved_highatomic << 2}KB "
+                     f"free_highatomic:{z.nr_free_highatomic << 2}KB "
+                     f"present:{z.present_pages << 2}kB managed:{z.managed_pages << 2}kB "
+                     f"mlocked:0kB bounce:0kB free_pcp:{m.nr_pcp_pages(z) << 2}kB "
+                     f"local_pcp:{z.per_cpu_pageset[m.current_cpu].count << 2}kB "
+                     f"free_cma:0kB", level=4)
+            m.printk("lowmem_reserve[]: " + " ".join(str(x) for x in z.lowmem_reserve),
+                     level=4)
+        for z in m.zones:
+            if not z.populated():
+                continue
+            parts = []
+            total = 0
+            for order, fa in enumerate(z.free_area):
+                types = "".join(t for t, mt in (("U", 0), ("M", 1), ("E", 2), ("H", 3))
+                                if fa.free_list[mt])
+                parts.append(f"{fa.nr_free}*{4 << order}kB" + (f" ({types})" if types else ""))
+                total += fa.nr_free << order
+            m.printk(f"Node {z.node} {z.name}: " + " ".join(parts) + f" = {total << 2}kB",
+                     level=4)
+        m.printk(f"{m.totalram_pages} pages RAM", level=4)
+        m.printk(f"{m.totalhigh_pages} pages HighMem/MovableOnly", level=4)
+        m.printk(f"{sum(z.present_pages for z in m.zones) - m.totalram_pages} pages reserved",
+                 level=4)
+
+
+# -- validators ----------------------------------------------------------------------------
+
+
+def validate_free_lists(m: Machine) -> None:
+    """
+    Walk every free list: each entry must be a PageBuddy head of the list's order, aligned,
+    inside its zone, on the list of its pageblock's type, not overlapping another free
+    block; nr_free must equal the list lengths; NR_FREE_PAGES, NR_FREE_PAGES_BLOCKS and
+    nr_free_highatomic must equal the pages on the lists.
+    """
+    mm = m.mem_map
+    seen_heads: dict[int, int] = {}
+    for z in m.zones:
+        free_pages = 0
+        free_blocks_pages = 0
+        highatomic = 0
+        for order, fa in enumerate(z.free_area):
+            n = 0
+            for mt, fl in enumerate(fa.free_list):
+                for pfn in fl:
+                    n += 1
+                    if pfn & ((1 << order) - 1):
+                        raise FreeListError(f"{z!r}: block {pfn:#x} misaligned for order {order}")
+                    if not (z.zone_start_pfn <= pfn and pfn + (1 << order) <= z.zone_end_pfn):
+                        raise FreeListError(f"{z!r}: block {pfn:#x} order {order} outside zone")
+                    if mm.page_type[pfn] != PGTY_BUDDY or mm.private[pfn] != order:
+                        raise FreeListError(f"{z!r}: {pfn:#x} on order-{order} list but "
+                                            f"page_type={int(mm.page_type[pfn]):#x} "
+                                            f"private={int(mm.private[pfn])}")
+                    if mm.refcount[pfn] != 0:
+                        raise FreeListError(f"{z!r}: free block {pfn:#x} has refcount "
+                                            f"{int(mm.refcount[pfn])}")
+                    pbmt = m.pageblock_mt[pfn >> m.pageblock_order]
+                    if pbmt != mt:
+                        raise FreeListError(f"{z!r}: block {pfn:#x} on {MIGRATETYPE_NAMES[mt]} "
+                                            f"list, pageblock is {MIGRATETYPE_NAMES[pbmt]}")
+                    seen_heads[pfn] = order
+                    if mt != MT_ISOLATE:
+                        free_pages += 1 << order
+                        if order >= m.pageblock_order:
+                            free_blocks_pages += 1 << order
+                    if mt == MT_HIGHATOMIC:
+                        highatomic += 1 << order
+            if n != fa.nr_free:
+                raise FreeListError(f"{z!r}: order {order} nr_free={fa.nr_free}, lists hold {n}")
+        if z.vm_stat[ZoneStatItem.NR_FREE_PAGES] != free_pages:
+            raise CounterMismatchError(
+                f"{z!r}: NR_FREE_PAGES={z.vm_stat[ZoneStatItem.NR_FREE_PAGES]}, "
+                f"free lists hold {free_pages}")
+        if z.vm_stat[ZoneStatItem.NR_FREE_PAGES_BLOCKS] != free_blocks_pages:
+            raise CounterMismatchError(
+                f"{z!r}: NR_FREE_PAGES_BLOCKS={z.vm_stat[ZoneStatItem.NR_FREE_PAGES_BLOCKS]}, "
+                f"free lists hold {free_blocks_pages}")
+        if z.nr_free_highatomic != highatomic:
+            raise CounterMismatchError(f"{z!r}: nr_free_highatomic={z.nr_free_highatomic}, "
+                                       f"lists hold {highatomic}")
+    # overlap: sorted heads must not run into each other
+    prev_end = -1
+    prev = -1
+    for pfn in sorted(seen_heads):
+        if pfn < prev_end:
+            raise FreeListError(f"free block {pfn:#x} overlaps block {prev:#x}")
+        prev, prev_end = pfn, pfn + (1 << seen_heads[pfn])
+    # every PageBuddy mark belongs to a listed block
+    marked = int((mm.page_type_a == PGTY_BUDDY).sum())
+    if marked != len(seen_heads):
+        raise FreeListError(f"{marked} pages are marked buddy, {len(seen_heads)} are listed")
+
+
+def validate_pcp(m: Machine) -> None:
+    """pcp counts equal list contents; listed pages are free (refcount 0), not buddy."""
+    from memsim.mm.page_alloc import pindex_to_order
+    mm = m.mem_map
+    seen: set[int] = set()
+    for z in m.zones:
+        for cpu, pcp in enumerate(z.per_cpu_pageset):
+            total = 0
+            for pindex, lst in enumerate(pcp.lists):
+                order = pindex_to_order(m, pindex)
+                for pfn in lst:
+                    total += 1 << order
+                    if pfn in seen:
+                        raise FreeListError(f"{z!r} cpu {cpu}: {pfn:#x} on two pcp lists")
+                    seen.add(pfn)
+                    if mm.refcount[pfn] != 0 or mm.page_type[pfn] == PGTY_BUDDY:
+                        raise FreeListError(f"{z!r} cpu {cpu}: pcp page {pfn:#x} is not free")
+                    if m.page_zone(pfn) is not z:
+                        raise FreeListError(f"{z!r} cpu {cpu}: pcp page {pfn:#x} from another zone")
+            if total != pcp.count:
+                raise CounterMismatchError(f"{z!r} cpu {cpu}: pcp count {pcp.count}, "
+                                           f"lists hold {total}")
+
+
+def validate_page_accounting(m: Machine) -> None:
+    """Every managed page is free (buddy or pcp) or allocated; totals add up."""
+    free = m.nr_free_pages()
+    pcp = m.nr_pcp_pages()
+    allocated = int((m.mem_map.refcount_a > 0).sum())
+    reserved_unmanaged = sum(z.present_pages - z.managed_pages for z in m.zones)
+    _ = (free, pcp, allocated, reserved_unmanaged, PAGE_SHIFT)
+    total_managed = sum(z.managed_pages for z in m.zones)
+    if total_managed != m.totalram_pages:
+        raise CounterMismatchError(f"totalram_pages={m.totalram_pages}, zones manage "
+                                   f"{total_managed}")
+
+
+def validate_all(m: Machine) -> None:
+    """Every validator of the physical allocator."""
+    validate_free_lists(m)
+    validate_pcp(m)
+    validate_page_accounting(m)
