@@ -95,7 +95,8 @@ def _x86_32_lowmem_limit() -> int:
     # cpu_entry_area, which sit below the fixmap; with 4 MiB PMDs (non-PAE) each of
     # those steps rounds down to a PMD boundary.
     # SIM: fixmap + cpu_entry_area sizes are taken for an NR_CPUS=8 build (about 3 MiB),
-    # which puts PKMAP_BASE at 0xff400000 and gives the familiar "891MB LOWMEM available".
+    # which puts PKMAP_BASE at 0xff400000 and leaves about 884 MiB of lowmem (the kernel's
+    # "LOWMEM available" line varies between ~884 and 892 MiB with the build).
     pmd = 4 * SZ_1M
     fixaddr_tot_start = 0xFFFFF000 - 3 * SZ_1M
     cpu_entry_area_base = (fixaddr_tot_start - PAGE_SIZE) & ~(pmd - 1)

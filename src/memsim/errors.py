@@ -20,7 +20,7 @@ class InputError(MemsimError, ValueError):
     """A scenario, trace or other input file is malformed."""
 
 
-class KernelBug(AssertionError):
+class KernelBug(AssertionError):  # noqa: N818 (the kernel calls it a BUG)
     """
     A kernel-level bug report (``BUG:``/``WARNING:``) raised in strict mode. The report
     text is in the machine's dmesg either way; ``report`` carries it too.

@@ -17,9 +17,9 @@ A page is its PFN (``int``); ``alloc_pages`` returns the PFN of the first page o
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from memsim.arch import ARCHES, MAX_PAGE_ORDER, PAGE_SHIFT, ArchSpec
 from memsim.config import MachineConfig, load_toml
@@ -47,10 +47,9 @@ from memsim.mm.memblock import Memblock
 from memsim.sysctl import LOWMEM_RESERVE_RATIO_DEFAULT, VmSysctl, sysctl_read, sysctl_write
 from memsim.trace.tracepoints import TraceContext, TracepointSet
 
-
 # Kernel names with a leading "__" cannot be spelled inside a class body (Python mangles
 # them), so the methods below call them through these module-level aliases.
-_alloc_pages = getattr(page_alloc, "__alloc_pages")
+_alloc_pages: Callable[..., int | None] = getattr(page_alloc, "__alloc_pages")
 _GFP_DMA = __GFP_DMA
 _GFP_HIGHMEM = __GFP_HIGHMEM
 _GFP_ZERO = __GFP_ZERO
@@ -65,7 +64,7 @@ _PGFREE = int(VmEventItem.PGFREE)
 _NUMA_HIT = int(NumaStatItem.NUMA_HIT)
 _NUMA_LOCAL = int(NumaStatItem.NUMA_LOCAL)
 _NUMA_OTHER = int(NumaStatItem.NUMA_OTHER)
-_free_pages = getattr(page_alloc, "__free_pages")
+_free_pages: Callable[..., None] = getattr(page_alloc, "__free_pages")
 
 
 class ReclaimHooks:
@@ -129,6 +128,7 @@ class Machine:
         self.nr_memmap_boot_pages = 0
         self.percpu_first_chunk_bytes = 0
         self.kernel_init_range = (0, 0)
+        self.boot_allocated_pages = 0
         self.pageblock_order = self.arch.pageblock_order
         self.pageblock_nr_pages = 1 << self.pageblock_order
         self.page_group_by_mobility_disabled = False
@@ -208,6 +208,10 @@ class Machine:
             sysctl_write(self, "min_free_kbytes", str(min_free))
         self.current_comm = "memsim"
         self.current_pid = 1
+        #: managed pages still held by the kernel when boot finished (0 until boot-time
+        #: allocators such as slab exist); validators use it to balance the books
+        self.boot_allocated_pages = self.totalram_pages - self.nr_free_pages() - \
+            self.nr_pcp_pages()
 
     def cmdline(self) -> str:
         parts = ["BOOT_IMAGE=/boot/vmlinuz-6.12.0-memsim", "root=/dev/vda1", "ro"]
@@ -567,7 +571,7 @@ class Machine:
         return self.log.text()
 
     def proc(self, path: str) -> str:
-        """The text of a /proc (or debugfs) file, e.g. ``"buddyinfo"``, ``"sys/vm/min_free_kbytes"``."""
+        """The text of a /proc (or debugfs) file: ``"buddyinfo"``, ``"sys/vm/min_free_kbytes"``."""
         from memsim.fs.proc import registry
         return registry.read(self, path)
 

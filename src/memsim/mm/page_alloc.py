@@ -75,7 +75,6 @@ from memsim.include.mmzone import (
 from memsim.include.page_flags import PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CHECK_AT_PREP, PageFlags
 from memsim.include.vmstat_items import NumaStatItem, VmEventItem, ZoneStatItem
 from memsim.mm.internal import (
-    ALLOC_CMA,
     ALLOC_CPUSET,
     ALLOC_HIGHATOMIC,
     ALLOC_KSWAPD,
@@ -111,6 +110,7 @@ PCP_BATCH_SCALE_MAX = 5          # CONFIG_PCP_BATCH_SCALE_MAX default
 MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8
 PG_HEAD = 1 << PageFlags.PG_head
 PG_RESERVED = 1 << PageFlags.PG_reserved
+_KEEP_AT_PREP = 0xFFFFFFFF & ~PAGE_FLAGS_CHECK_AT_PREP   # for the uint32 flags array
 
 #: fallbacks[] (6.12): the two other pcp types, in the order they are tried
 FALLBACKS: tuple[tuple[int, int], ...] = (
@@ -1351,11 +1351,11 @@ def _check_tail_pages_vec(m: Machine, pfn: int, n: int, compound: bool) -> int:
             if bad_mask is not None:
                 chk |= bad_mask
             ok = ~chk
-            mm.flags_a[sl][ok] &= ~PAGE_FLAGS_CHECK_AT_PREP
+            mm.flags_a[sl][ok] &= _KEEP_AT_PREP
             return bad
     flags = mm.flags_a[sl]
     if flags.any():
-        flags &= ~PAGE_FLAGS_CHECK_AT_PREP
+        flags &= _KEEP_AT_PREP
     return bad
 
 
@@ -1447,7 +1447,7 @@ def __free_pages_core(m: Machine, pfn: int, order: int) -> None:
     """__free_pages_core(): hand boot memory to the buddy (clears PG_reserved, counts managed)."""
     n = 1 << order
     mm = m.mem_map
-    mm.flags_a[pfn:pfn + n] &= ~PG_RESERVED
+    mm.flags_a[pfn:pfn + n] &= 0xFFFFFFFF & ~PG_RESERVED
     mm.refcount_a[pfn:pfn + n] = 0
     zone = m.page_zone(pfn)
     zone.managed_pages += n
@@ -1485,12 +1485,17 @@ def nr_free_buffer_pages(m: Machine) -> int:
     return nr_free_zone_pages(m, m.gfp_zone(0))
 
 
+def min_free_kbytes_for(lowmem_kbytes: int) -> int:
+    """The formula of calculate_min_free_kbytes(): int_sqrt(lowmem_kbytes * 16), clamped."""
+    return min(max(int_sqrt(lowmem_kbytes * 16), 128), 262144)
+
+
 def calculate_min_free_kbytes(m: Machine) -> None:
     """calculate_min_free_kbytes(): 4 * sqrt(lowmem_kbytes), clamped to [128, 262144]."""
     lowmem_kbytes = nr_free_buffer_pages(m) * (1 << (PAGE_SHIFT - 10))
     new_min = int_sqrt(lowmem_kbytes * 16)
     if new_min > m.user_min_free_kbytes:
-        m.sysctl.min_free_kbytes = min(max(new_min, 128), 262144)
+        m.sysctl.min_free_kbytes = min_free_kbytes_for(lowmem_kbytes)
     else:
         m.printk(f"min_free_kbytes is not updated to {new_min} because user defined value "
                  f"{m.user_min_free_kbytes} is preferred", level=4)

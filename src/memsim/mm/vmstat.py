@@ -351,8 +351,7 @@ def _c_mod(a: int, b: int) -> int:
 
 def format_index(index: int, width: int = 0) -> str:
     """``"%{width}d.%03d "`` of ``index / 1000`` and ``index % 1000`` with C semantics."""
-    return f"{_c_div(index, 1000):{width}d}.{_c_mod(index, 1000):03d} " if width else \
-        f"{_c_div(index, 1000)}.{_c_mod(index, 1000):03d} "
+    return f"{_c_div(index, 1000):{width}d}.{_c_mod(index, 1000):03d} "
 
 
 # --------------------------------------------------------------------------------------------

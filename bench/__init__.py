@@ -1,0 +1,1 @@
+"""memsim benchmarks (run with ``memsim bench``); results and commands in BENCHMARKS.md."""
