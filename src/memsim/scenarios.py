@@ -54,6 +54,18 @@ def _frag_line(m: Machine) -> str:
 def tour_buddy(m: Machine, out: Printer) -> None:
     """Orders, migratetypes, GFP contexts, fallback and watermarks on the buddy allocator."""
     rng = random.Random(m.config.seed)
+    # SIM: until the event queue of the reclaim part exists, the tour advances the clock by
+    # a fixed 1 µs per step so that logs and traces have increasing timestamps.
+    alloc_pages, free_pages_pfn = m.alloc_pages, m.free_pages_pfn
+
+    def alloc(gfp: int, order: int) -> int | None:
+        m.clock_ns += 1000
+        return alloc_pages(gfp, order)
+
+    def free(pfn: int, order: int) -> None:
+        m.clock_ns += 1000
+        free_pages_pfn(pfn, order)
+
     out("== The buddy allocator ==")
     out(f"Booted {m!r}: {m.totalram_pages} pages managed, min_free_kbytes="
         f"{m.sysctl.min_free_kbytes}")
@@ -68,7 +80,7 @@ def tour_buddy(m: Machine, out: Printer) -> None:
     out("\n-- one block of each order, GFP_KERNEL --")
     held: list[tuple[int, int]] = []
     for order in range(11):
-        pfn = m.alloc_pages(GFP_KERNEL, order)
+        pfn = alloc(GFP_KERNEL, order)
         if pfn is None:
             out(f"  order {order:2d}: failed")
             continue
@@ -79,13 +91,13 @@ def tour_buddy(m: Machine, out: Printer) -> None:
     for gfp, what in ((GFP_DMA, "GFP_DMA"), (GFP_DMA32, "GFP_DMA32"),
                       (GFP_ATOMIC, "GFP_ATOMIC"), (GFP_NOWAIT, "GFP_NOWAIT"),
                       (GFP_HIGHUSER_MOVABLE, "GFP_HIGHUSER_MOVABLE")):
-        pfn = m.alloc_pages(gfp, 0)
+        pfn = alloc(gfp, 0)
         if pfn is not None:
             held.append((pfn, 0))
             out(f"  {what:21s} ({format_gfp(gfp)}): pfn {pfn:#x} from "
                 f"{m.page_zone(pfn).name}, migratetype {MIGRATETYPE_NAMES[m.gfp_migratetype(gfp)]}")
     for pfn, order in held:
-        m.free_pages_pfn(pfn, order)
+        free(pfn, order)
     held.clear()
 
     # 2. churn: random orders and migratetypes, then free half -> fragmentation
@@ -95,12 +107,12 @@ def tour_buddy(m: Machine, out: Printer) -> None:
     for _ in range(20000):
         order = min(int(rng.expovariate(1.0)), 5)
         gfp = kinds[rng.randrange(3)]
-        pfn = m.alloc_pages(gfp, order)
+        pfn = alloc(gfp, order)
         if pfn is not None:
             held.append((pfn, order))
     rng.shuffle(held)
     for pfn, order in held[: len(held) // 2]:
-        m.free_pages_pfn(pfn, order)
+        free(pfn, order)
     held = held[len(held) // 2:]
     allocs = sum(m.vm_event[i] - ev_before[i] for i in _PGALLOC)
     out(f"  pgalloc +{allocs} pages, pgfree +{m.vm_event[_PGFREE] - ev_before[_PGFREE]}"
@@ -111,7 +123,7 @@ def tour_buddy(m: Machine, out: Printer) -> None:
     # 3. fallback: unmovable requests when only movable blocks have free pages
     out("\n-- fallback: a high-order unmovable request --")
     n0 = pageblock_type_counts(m)
-    pfn = m.alloc_pages(GFP_KERNEL, 6)
+    pfn = alloc(GFP_KERNEL, 6)
     n1 = pageblock_type_counts(m)
     if pfn is not None:
         held.append((pfn, 6))
@@ -122,16 +134,16 @@ def tour_buddy(m: Machine, out: Printer) -> None:
     dma = next((z for z in m.zones if z.populated() and z.name == "DMA"), None)
     if dma is not None:
         got_k = got_a = 0
-        while m.alloc_pages(GFP_DMA | GFP_KERNEL | __GFP_NOWARN, 0) is not None:
+        while alloc(GFP_DMA | GFP_KERNEL | __GFP_NOWARN, 0) is not None:
             got_k += 1
         after_k = dma.vm_stat[0]
         wm_low, wm_min = dma.low_wmark_pages(), dma.min_wmark_pages()
-        while m.alloc_pages(GFP_DMA | GFP_ATOMIC | __GFP_NOWARN, 0) is not None:
+        while alloc(GFP_DMA | GFP_ATOMIC | __GFP_NOWARN, 0) is not None:
             got_a += 1
         out(f"  GFP_KERNEL stopped after {got_k} pages with {after_k} free "
             f"(low {wm_low}, min {wm_min}, boost {dma.watermark_boost});")
         out(f"  GFP_ATOMIC may dip below min: {got_a} more pages, {dma.vm_stat[0]} left")
-        fail = m.alloc_pages(GFP_DMA | GFP_ATOMIC | __GFP_COMP, 3)
+        fail = alloc(GFP_DMA | GFP_ATOMIC | __GFP_COMP, 3)
         out(f"  one more order-3 atomic DMA allocation: {'failed' if fail is None else hex(fail)}"
             " (see dmesg for the page allocation failure report)")
     m.validate()

@@ -20,6 +20,9 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                         + ", ".join(KEY_PROC_FILES) + ")")
     p.add_argument("--no-proc", action="store_true", help="print no /proc files")
     p.add_argument("--dmesg", action="store_true", help="print the kernel log at the end")
+    p.add_argument("--trace", metavar="FILE",
+                   help="record the kmem tracepoints during the run and write them to FILE "
+                        "as a tracefs 'trace' file (ftrace text)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -30,10 +33,24 @@ def main(args: argparse.Namespace) -> int:
             print(f"{name:12s} {(fn.__doc__ or '').strip().splitlines()[0]}")
         return 0
     m = Machine.boot(config_from_args(args))
+    writer = None
+    if args.trace:
+        from memsim.trace.ftrace import FtraceWriter
+        writer = FtraceWriter(m.tp.hasher, nr_cpus=m.nr_cpus)
+        m.tp.attach_all(writer)
     if args.scenario:
         run_scenario(m, args.scenario)
     else:
         tour(m)
+    if writer is not None:
+        m.tp.detach_all(writer)
+        try:
+            with open(args.trace, "w") as f:
+                writer.write(f)
+        except OSError as e:
+            from memsim.errors import MemsimError
+            raise MemsimError(f"--trace {args.trace}: {e.strerror}") from None
+        print(f"\nwrote {writer.entries} trace events to {args.trace}")
     if not args.no_proc:
         for path in args.proc or KEY_PROC_FILES:
             print(f"\n==> /proc/{path} <==")

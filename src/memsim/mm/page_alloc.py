@@ -271,16 +271,48 @@ def __rmqueue_smallest(m: Machine, zone: Zone, order: int, mt: int) -> int | Non
     Take the smallest free block of at least *order* from *mt*'s lists.
 
     Kernel: ``__rmqueue_smallest()``, mm/page_alloc.c. Context: zone->lock.
+    (``page_del_and_expand()`` and ``expand()`` are inlined here: this is the hottest path
+    of the buddy allocator.)
 
     :return: head PFN of a ``1 << order`` block, or None (kernel: NULL)
     """
     free_area = zone.free_area
     for current_order in range(order, NR_PAGE_ORDERS):
-        fl = free_area[current_order].free_list[mt]
+        fa = free_area[current_order]
+        fl = fa.free_list[mt]
         if not fl:
             continue
-        pfn = next(reversed(fl))
-        page_del_and_expand(m, zone, pfn, order, current_order, mt)
+        pfn, _ = fl.popitem()          # the list head
+        fa.nr_free -= 1
+        mm = m.mem_map
+        page_type = mm.page_type
+        private = mm.private
+        page_type[pfn] = 0
+        private[pfn] = 0
+        pb_order = m.pageblock_order
+        blocks = 0
+        if current_order >= pb_order:
+            blocks -= 1 << current_order
+        high = current_order
+        size = 1 << high
+        while high > order:             # expand(): upper halves back, largest first
+            high -= 1
+            size >>= 1
+            b = pfn + size
+            fa2 = free_area[high]
+            fa2.free_list[mt][b] = None
+            fa2.nr_free += 1
+            page_type[b] = PGTY_BUDDY
+            private[b] = high
+            if high >= pb_order:
+                blocks += size
+        if mt != MT_ISOLATE:
+            vm_stat = zone.vm_stat
+            vm_stat[NR_FREE_PAGES] -= 1 << order
+            if blocks:
+                vm_stat[NR_FREE_PAGES_BLOCKS] += blocks
+            if mt == MT_HIGHATOMIC:
+                zone.nr_free_highatomic -= 1 << order
         tp = m.tp.mm_page_alloc_zone_locked
         if tp.enabled:
             tp.emit(m.trace_ctx(), pfn=pfn, order=order, migratetype=mt,
@@ -302,9 +334,15 @@ def __free_one_page(m: Machine, pfn: int, zone: Zone, order: int, mt: int,
     """
     Return a block to the buddy lists, merging with free buddies as far as possible.
 
-    Kernel: ``__free_one_page()``. Context: zone->lock.
+    Kernel: ``__free_one_page()``. Context: zone->lock. (The free-list primitives are
+    inlined; they are the same operations as ``__add_to_free_list`` and
+    ``__del_page_from_free_list``.)
     """
-    account_freepages(zone, 1 << order, mt)
+    nr = 1 << order
+    if mt != MT_ISOLATE:                # account_freepages()
+        zone.vm_stat[NR_FREE_PAGES] += nr
+        if mt == MT_HIGHATOMIC:
+            zone.nr_free_highatomic += nr
     pb_order = m.pageblock_order
     buddy_pfn = 0
     mm = m.mem_map
@@ -312,6 +350,8 @@ def __free_one_page(m: Machine, pfn: int, zone: Zone, order: int, mt: int,
     zend = zstart + zone.spanned_pages
     page_type = mm.page_type
     private = mm.private
+    free_area = zone.free_area
+    blocks = 0
     while order < MAX_PAGE_ORDER:
         buddy_pfn = pfn ^ (1 << order)
         if not (zstart <= buddy_pfn < zend and page_type[buddy_pfn] == PGTY_BUDDY
@@ -322,7 +362,13 @@ def __free_one_page(m: Machine, pfn: int, zone: Zone, order: int, mt: int,
             buddy_mt = m.pageblock_mt[buddy_pfn >> pb_order]
             if mt != buddy_mt and (mt >= MIGRATE_PCPTYPES or buddy_mt >= MIGRATE_PCPTYPES):
                 break
-        __del_page_from_free_list(m, zone, buddy_pfn, order, buddy_mt)
+        fa = free_area[order]           # __del_page_from_free_list(buddy)
+        del fa.free_list[buddy_mt][buddy_pfn]
+        fa.nr_free -= 1
+        page_type[buddy_pfn] = 0
+        private[buddy_pfn] = 0
+        if order >= pb_order and buddy_mt != MT_ISOLATE:
+            blocks -= 1 << order
         if buddy_mt != mt:
             # Our block is being merged into a block of another type (only across
             # pageblocks): retype the buddy's blocks, keeping the accounting right.
@@ -333,10 +379,26 @@ def __free_one_page(m: Machine, pfn: int, zone: Zone, order: int, mt: int,
         order += 1
     if fpi_flags & FPI_TO_TAIL:
         to_tail = True
-    else:
+    elif order >= MAX_PAGE_ORDER - 1:
         # SIM: CONFIG_SHUFFLE_PAGE_ALLOCATOR is off (its default), so no random tail picks.
-        to_tail = buddy_merge_likely(m, zone, pfn, buddy_pfn, order)
-    __add_to_free_list(m, zone, pfn, order, mt, to_tail)
+        to_tail = False
+    else:                               # buddy_merge_likely()
+        higher = buddy_pfn & pfn
+        hb = higher ^ (1 << (order + 1))
+        to_tail = (zstart <= hb < zend and page_type[hb] == PGTY_BUDDY
+                   and private[hb] == order + 1)
+    fa = free_area[order]               # __add_to_free_list()
+    fl = fa.free_list[mt]
+    fl[pfn] = None
+    if to_tail:
+        fl.move_to_end(pfn, last=False)
+    fa.nr_free += 1
+    page_type[pfn] = PGTY_BUDDY
+    private[pfn] = order
+    if order >= pb_order and mt != MT_ISOLATE:
+        blocks += 1 << order
+    if blocks:
+        zone.vm_stat[NR_FREE_PAGES_BLOCKS] += blocks
 
 
 def split_large_buddy(m: Machine, zone: Zone, pfn: int, order: int, fpi: int) -> None:
