@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_ZEROS = bytes(4 << 10 << 2)   # enough zero bytes for 4-byte fields of a MAX_ORDER block
+
 PGTY_BUDDY = 0xF0
 PGTY_OFFLINE = 0xF1
 PGTY_TABLE = 0xF2
@@ -73,6 +75,11 @@ class MemMap:
     compound_order: memoryview
     lru_next: memoryview
     lru_prev: memoryview
+    #: byte views of the fields the free-time checks read, for fast all-zero tests
+    flags_b: memoryview
+    refcount_b: memoryview
+    mapcount1_b: memoryview
+    mapping_b: memoryview
 
     @classmethod
     def allocate(cls, nr_pfns: int) -> MemMap:
@@ -91,7 +98,22 @@ class MemMap:
             "lru_prev_a": np.zeros(nr_pfns, dtype=np.int32),
         }
         views = {k[:-2]: memoryview(v) for k, v in arrays.items()}  # type: ignore[arg-type]
-        return cls(nr_pfns=nr_pfns, **arrays, **views)  # type: ignore[arg-type]
+        byte_views = {f"{k}_b": memoryview(arrays[f"{k}_a"]).cast("B")  # type: ignore[arg-type]
+                      for k in ("flags", "refcount", "mapcount1", "mapping")}
+        return cls(nr_pfns=nr_pfns, **arrays, **views, **byte_views)  # type: ignore[arg-type]
+
+    def range_is_clean(self, start: int, end: int) -> bool:
+        """
+        True when pages ``[start, end)`` have no flags, references, mappings or types: the
+        state free_pages_prepare() expects of every tail page (one memcmp per field).
+        """
+        n = end - start
+        z4 = _ZEROS[:4 * n]
+        return (self.flags_b[4 * start:4 * end].tobytes() == z4
+                and self.refcount_b[4 * start:4 * end].tobytes() == z4
+                and self.mapcount1_b[4 * start:4 * end].tobytes() == z4
+                and self.mapping_b[4 * start:4 * end].tobytes() == z4
+                and self.page_type[start:end].tobytes() == _ZEROS[:n])
 
     def reset_page(self, pfn: int) -> None:
         """Clear every field of one page (the state of a free buddy page)."""

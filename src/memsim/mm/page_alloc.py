@@ -759,7 +759,11 @@ def rmqueue_bulk(m: Machine, zone: Zone, order: int, count: int, lst: object, mt
     appendleft = lst.appendleft  # type: ignore[attr-defined]
     i = 0
     while i < count:
-        pfn = __rmqueue(m, zone, order, mt, alloc_flags, mode)
+        # __rmqueue() in RMQUEUE_NORMAL mode starts with __rmqueue_smallest(): call it
+        # directly while that mode lasts (the common case, and the hot loop of a refill).
+        pfn = __rmqueue_smallest(m, zone, order, mt) if mode[0] == RMQUEUE_NORMAL else None
+        if pfn is None:
+            pfn = __rmqueue(m, zone, order, mt, alloc_flags, mode)
         if pfn is None:
             break
         appendleft(pfn)
@@ -1352,7 +1356,9 @@ def free_pages_prepare(m: Machine, pfn: int, order: int) -> bool:
             mm.flags[pfn] &= ~PG_HEAD
             mm.compound_order[pfn] = 0
         n = 1 << order
-        if order >= 3:
+        if not compound and mm.range_is_clean(pfn + 1, pfn + n):
+            pass                         # every tail page as expected: nothing to clear
+        elif order >= 3:
             bad += _check_tail_pages_vec(m, pfn, n, compound)
         else:
             for p in range(pfn + 1, pfn + n):
