@@ -17,14 +17,14 @@ A page is its PFN (``int``); ``alloc_pages`` returns the PFN of the first page o
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from memsim.arch import ARCHES, MAX_PAGE_ORDER, PAGE_SHIFT, ArchSpec
 from memsim.config import MachineConfig, load_toml
 from memsim.errors import MemsimError
 from memsim.include.gfp import (
+    __GFP_BITS_MASK,
     __GFP_DMA,
     __GFP_HIGHMEM,
     __GFP_ZERO,
@@ -51,6 +51,7 @@ from memsim.trace.tracepoints import TraceContext, TracepointSet
 # them), so the methods below call them through these module-level aliases.
 _alloc_pages: Callable[..., int | None] = getattr(page_alloc, "__alloc_pages")
 _GFP_DMA = __GFP_DMA
+_GFP_BITS_MASK = __GFP_BITS_MASK
 _GFP_HIGHMEM = __GFP_HIGHMEM
 _GFP_ZERO = __GFP_ZERO
 _GFP_THISNODE = 0x200000
@@ -112,7 +113,6 @@ class Machine:
         self.current_pid = 0
         self.current_comm = "swapper/0"
         self.current_pf_memalloc = False
-        self._call_chain: list[str] = []
         # CPUs spread evenly over nodes, in order
         per = max(1, self.nr_cpus // self.nr_nodes)
         self.cpu_to_node = [min(c // per, self.nr_nodes - 1) for c in range(self.nr_cpus)]
@@ -134,7 +134,7 @@ class Machine:
         self.page_group_by_mobility_disabled = False
         self.thp_pcp = config["thp"] != "never" and self.arch.bits == 64
         self.check_pages = True     # a debug kernel (CONFIG_DEBUG_VM) checks every page
-        self.gfp_allowed_mask = (1 << 25) - 1
+        self.gfp_allowed_mask = _GFP_BITS_MASK
         self.vm_event: list[int] = [0] * NR_VM_EVENT_ITEMS
         self.page_data: dict[int, bytearray] = {}
         self.pfmemalloc: set[int] = set()
@@ -268,6 +268,8 @@ class Machine:
             self.page_zone_or_none(pfn) is not None
 
     def node_distance(self, a: int, b: int) -> int:
+        """node_distance(): LOCAL_DISTANCE or REMOTE_DISTANCE."""
+        # SIM: no ACPI SLIT table, so every remote node is at REMOTE_DISTANCE (20).
         return 10 if a == b else 20
 
     def gfp_zone(self, gfp: int) -> int:
@@ -294,14 +296,20 @@ class Machine:
                                    group_by_mobility_disabled=self.page_group_by_mobility_disabled))
 
     def current_gfp_context(self, gfp: int) -> int:
-        """current_gfp_context(): memalloc_noio/nofs scopes (none active in this model yet)."""
+        """current_gfp_context(): memalloc_noio/nofs scopes."""
+        # SIM: no memalloc_noio/nofs/pin scopes exist yet (they arrive with tasks), so
+        # the mask passes unchanged.
         return gfp
 
     def might_alloc(self, gfp: int) -> None:
-        """might_alloc() -> might_sleep_if(): checked once execution contexts exist."""
+        """might_alloc() -> might_sleep_if()."""
+        # SIM: every caller runs in process context until execution contexts exist, so the
+        # sleeping-in-atomic check has nothing to catch yet.
 
     def wakeup_kswapd(self, zone: Zone, gfp: int, order: int, highest_zoneidx: int) -> None:
-        """wakeup_kswapd(): records the request; kswapd itself arrives with reclaim."""
+        """wakeup_kswapd(): raise the node's kswapd order and highest zone."""
+        # SIM: kswapd itself arrives with reclaim; until then the wake-up only records
+        # the request the way wakeup_kswapd() does before waking the thread.
         pg = self.nodes[zone.node]
         pg.kswapd_order = max(pg.kswapd_order, order)
         pg.kswapd_highest_zoneidx = max(pg.kswapd_highest_zoneidx, highest_zoneidx)
@@ -309,9 +317,6 @@ class Machine:
     def trace_ctx(self) -> TraceContext:
         return TraceContext(self.current_comm, self.current_pid, self.current_cpu,
                             self.clock_ns)
-
-    def call_chain(self) -> list[str]:
-        return list(reversed(self._call_chain))
 
     def printk(self, text: str, level: int = LOGLEVEL_INFO) -> None:
         self.log.log(self.clock_ns, level, text)
@@ -370,14 +375,6 @@ class Machine:
         return pfn < self.max_low_pfn and self.pfn_valid(pfn)
 
     # ------------------------------------------------------------------ page allocator API
-
-    @contextmanager
-    def _in(self, fn: str) -> Iterator[None]:
-        self._call_chain.append(fn)
-        try:
-            yield
-        finally:
-            self._call_chain.pop()
 
     def alloc_pages(self, gfp: int, order: int = 0) -> int | None:
         """alloc_pages(): a block of ``1 << order`` pages on the local node; PFN or None."""
@@ -480,12 +477,7 @@ class Machine:
         if addr == 0 or addr is None:
             return
         if not self.virt_addr_valid(addr):
-            pfn = (addr - self.arch.page_offset) >> PAGE_SHIFT
-            self.debug.vm_bug_on_page(max(0, min(pfn, self.mem_map.nr_pfns - 1)),
-                                      "VM_BUG_ON(!virt_addr_valid((void *)addr))",
-                                      "mm/page_alloc.c", 4906) \
-                if 0 <= pfn < self.mem_map.nr_pfns else self.debug.bad_pfn_oops(pfn,
-                                                                                 "free_pages")
+            self.debug.vm_bug_on("mm/page_alloc.c", 4955)   # VM_BUG_ON(!virt_addr_valid())
             return
         _free_pages(self, self.virt_to_pfn(addr), order)
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from memsim.arch import PAGE_SHIFT
 from memsim.errors import CounterMismatchError, FreeListError, KernelBug
 from memsim.include.mm_types import PGTY_BUDDY
 from memsim.include.mmzone import MIGRATETYPE_NAMES, MT_HIGHATOMIC, MT_ISOLATE
 from memsim.include.page_flags import PAGE_TYPE_NAMES, format_page_flags
-from memsim.include.vmstat_items import ZoneStatItem
+from memsim.include.vmstat_items import NodeStatItem, ZoneStatItem
 
 if TYPE_CHECKING:
     from memsim.machine import Machine
@@ -53,14 +52,13 @@ class Debug:
                 f"{self.tainted()} 6.12.0-memsim #1")
 
     def dump_stack(self) -> None:
-        """dump_stack(): the CPU/Hardware lines (the call trace is the model's, not shown)."""
+        """dump_stack(): the CPU and Hardware lines and the Call Trace frame."""
         m = self.m
         m.printk(self._cpu_line(), level=4)
         m.printk("Hardware name: memsim simulated machine", level=4)
+        # SIM: the model has no kernel stack to unwind; the Call Trace block is empty.
         m.printk("Call Trace:", level=4)
         m.printk(" <TASK>", level=4)
-        for fn in m.call_chain():
-            m.printk(f"  {fn}", level=4)
         m.printk(" </TASK>", level=4)
 
     def page_flags_word(self, pfn: int) -> int:
@@ -165,20 +163,31 @@ class Debug:
         m.printk("Modules linked in:", level=4)
         self.taints.add(TAINT_BAD_PAGE)
         self.dump_stack()
-        if m.mem_map.page_type[pfn] == PGTY_BUDDY:
-            # Leave bad fields for debug, except PageBuddy could make trouble. SIM: the
-            # block stays on its free list, so it keeps its buddy marking here.
-            pass
+        # SIM: the kernel clears PageBuddy on the reported page ("PageBuddy could make
+        # trouble"); here a reported buddy page is still on its free list, so it keeps the
+        # mark and the free lists stay consistent.
         self._report(start)
 
     def _cut_here(self) -> None:
         self.m.printk("------------[ cut here ]------------", level=4)
+
+    def vm_bug_on(self, file: str, line: int) -> None:
+        """VM_BUG_ON() on a CONFIG_DEBUG_VM kernel: BUG() at *file*:*line*."""
+        m = self.m
+        start = m.log.mark()
+        self._bug(file, line)
+        self._report(start)
 
     def vm_bug_on_page(self, pfn: int, cond: str, file: str, line: int) -> None:
         """VM_BUG_ON_PAGE() on a CONFIG_DEBUG_VM kernel: dump_page, then BUG()."""
         m = self.m
         start = m.log.mark()
         self.dump_page(pfn, cond)
+        self._bug(file, line)
+        self._report(start)
+
+    def _bug(self, file: str, line: int) -> None:
+        m = self.m
         self._cut_here()
         m.printk(f"kernel BUG at {file}:{line}!", level=4)
         m.printk("Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI", level=4)
@@ -186,7 +195,6 @@ class Debug:
         self.dump_stack()
         # SIM: the task that hit BUG() would be killed; the model returns to the caller
         # with the operation refused, so state stays as the kernel left it before BUG().
-        self._report(start)
 
     def bad_pfn_oops(self, pfn: int, fn: str) -> None:
         """A struct page pointer outside the memmap: the page fault oops it causes."""
@@ -230,15 +238,26 @@ class Debug:
         """show_mem() / __show_free_areas(): the Mem-Info block of an allocation failure."""
         m = self.m
         m.printk("Mem-Info:", level=4)
-        free = m.nr_free_pages()
-        m.printk(f"active_anon:0 inactive_anon:0 isolated_anon:0\n"
-                 f" active_file:0 inactive_file:0 isolated_file:0\n"
-                 f" unevictable:0 dirty:0 writeback:0\n"
-                 f" slab_reclaimable:0 slab_unreclaimable:0\n"
-                 f" mapped:0 shmem:0 pagetables:0\n"
-                 f" sec_pagetables:0 bounce:0\n"
-                 f" kernel_misc_reclaimable:0\n"
-                 f" free:{free} free_pcp:{m.nr_pcp_pages()} free_cma:0", level=4)
+        from memsim.mm.vmstat import global_node_page_state, global_zone_page_state
+
+        def g(item: NodeStatItem) -> int:
+            return global_node_page_state(m, item)
+
+        N = NodeStatItem
+        m.printk(f"active_anon:{g(N.NR_ACTIVE_ANON)} inactive_anon:{g(N.NR_INACTIVE_ANON)} "
+                 f"isolated_anon:{g(N.NR_ISOLATED_ANON)}\n"
+                 f" active_file:{g(N.NR_ACTIVE_FILE)} inactive_file:{g(N.NR_INACTIVE_FILE)} "
+                 f"isolated_file:{g(N.NR_ISOLATED_FILE)}\n"
+                 f" unevictable:{g(N.NR_UNEVICTABLE)} dirty:{g(N.NR_DIRTY)} "
+                 f"writeback:{g(N.NR_WRITEBACK)}\n"
+                 f" slab_reclaimable:{g(N.NR_SLAB_RECLAIMABLE)} "
+                 f"slab_unreclaimable:{g(N.NR_SLAB_UNRECLAIMABLE)}\n"
+                 f" mapped:{g(N.NR_MAPPED)} shmem:{g(N.NR_SHMEM)} "
+                 f"pagetables:{g(N.NR_PAGE_TABLE_PAGES)}\n"
+                 f" sec_pagetables:{g(N.NR_SEC_PAGE_TABLE_PAGES)} bounce:0\n"
+                 f" kernel_misc_reclaimable:{g(N.NR_KERNEL_MISC_RECLAIMABLE)}\n"
+                 f" free:{m.nr_free_pages()} free_pcp:{m.nr_pcp_pages()} "
+                 f"free_cma:{global_zone_page_state(m, ZoneStatItem.NR_FREE_CMA)}", level=4)
         for z in m.zones:
             if not z.populated():
                 continue
@@ -365,12 +384,7 @@ def validate_pcp(m: Machine) -> None:
 
 
 def validate_page_accounting(m: Machine) -> None:
-    """Every managed page is free (buddy or pcp) or allocated; totals add up."""
-    free = m.nr_free_pages()
-    pcp = m.nr_pcp_pages()
-    allocated = int((m.mem_map.refcount_a > 0).sum())
-    reserved_unmanaged = sum(z.present_pages - z.managed_pages for z in m.zones)
-    _ = (free, pcp, allocated, reserved_unmanaged, PAGE_SHIFT)
+    """The zones' managed pages add up to totalram_pages."""
     total_managed = sum(z.managed_pages for z in m.zones)
     if total_managed != m.totalram_pages:
         raise CounterMismatchError(f"totalram_pages={m.totalram_pages}, zones manage "

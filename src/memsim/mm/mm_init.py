@@ -179,8 +179,6 @@ def build_nodes_and_zones(m: Machine, mb: Memblock) -> None:
 
     nodes: list[PgData] = []
     for nid in range(m.config.nodes):
-        node_regions = [(r.base >> PAGE_SHIFT, r.end >> PAGE_SHIFT) for r in mem
-                        if r.nid == nid]
         # PFN_UP(start), PFN_DOWN(end): partial pages at the edges are not RAM
         node_regions = [((r.base + PAGE_SIZE - 1) >> PAGE_SHIFT, r.end >> PAGE_SHIFT)
                         for r in mem if r.nid == nid]
@@ -345,8 +343,6 @@ def memblock_free_all(m: Machine, mb: Memblock) -> None:
     for start, end, _nid in mb.free_ranges():
         spfn = (start + PAGE_SIZE - 1) >> PAGE_SHIFT
         epfn = end >> PAGE_SHIFT
-        if not m.arch.highmem:
-            epfn = min(epfn, m.max_low_pfn) if m.max_low_pfn else epfn
         _free_range(m, spfn, epfn)
     if m.arch.highmem:
         # add_highpages_with_active_regions(): highmem was freed above with lowmem.

@@ -37,9 +37,7 @@ from memsim.arch import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT
 from memsim.include.gfp import (
     __GFP_COMP,
     __GFP_DIRECT_RECLAIM,
-    __GFP_DMA,
     __GFP_HIGH,
-    __GFP_HIGHMEM,
     __GFP_KSWAPD_RECLAIM,
     __GFP_MEMALLOC,
     __GFP_NOFAIL,
@@ -49,7 +47,6 @@ from memsim.include.gfp import (
     __GFP_RETRY_MAYFAIL,
     __GFP_THISNODE,
     __GFP_ZERO,
-    GFP_DMA,
     format_gfp,
 )
 from memsim.include.mm_types import PGTY_BUDDY
@@ -321,14 +318,6 @@ def __rmqueue_smallest(m: Machine, zone: Zone, order: int, mt: int) -> int | Non
     return None
 
 
-def buddy_merge_likely(m: Machine, zone: Zone, pfn: int, buddy_pfn: int, order: int) -> bool:
-    """buddy_merge_likely(): will the block's parent likely merge with its own buddy?"""
-    if order >= MAX_PAGE_ORDER - 1:
-        return False
-    higher = buddy_pfn & pfn
-    return page_is_buddy(m, zone, higher ^ (1 << (order + 1)), order + 1)
-
-
 def __free_one_page(m: Machine, pfn: int, zone: Zone, order: int, mt: int,
                     fpi_flags: int) -> None:
     """
@@ -382,7 +371,7 @@ def __free_one_page(m: Machine, pfn: int, zone: Zone, order: int, mt: int,
     elif order >= MAX_PAGE_ORDER - 1:
         # SIM: CONFIG_SHUFFLE_PAGE_ALLOCATOR is off (its default), so no random tail picks.
         to_tail = False
-    else:                               # buddy_merge_likely()
+    else:                               # buddy_merge_likely(), inlined
         higher = buddy_pfn & pfn
         hb = higher ^ (1 << (order + 1))
         to_tail = (zstart <= hb < zend and page_type[hb] == PGTY_BUDDY
@@ -983,7 +972,7 @@ def check_new_page(m: Machine, pfn: int) -> bool:
 
 def _page_bad_reason(m: Machine, pfn: int, check_flags: int, at_prep: bool) -> str | None:
     mm = m.mem_map
-    if mm.mapcount1[pfn] != 0 or mm.page_type[pfn] not in (0,):
+    if mm.mapcount1[pfn] != 0 or mm.page_type[pfn] != 0:
         return "nonzero mapcount"
     if mm.mapping[pfn] != 0:
         return "non-NULL mapping"
@@ -1348,7 +1337,7 @@ def free_pages_prepare(m: Machine, pfn: int, order: int) -> bool:
     compound = bool(mm.flags[pfn] & PG_HEAD)
     if compound and mm.compound_order[pfn] != order:
         m.debug.vm_bug_on_page(pfn, "VM_BUG_ON_PAGE(compound && compound_order(page) != order)",
-                               "mm/page_alloc.c", 1085)
+                               "mm/page_alloc.c", 1132)
         return False
     bad = 0
     if order:
@@ -1483,7 +1472,7 @@ def put_page_testzero(m: Machine, pfn: int) -> bool:
     count = rc[pfn]
     if count <= 0:
         m.debug.vm_bug_on_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)",
-                               "include/linux/mm.h", 1145)
+                               "include/linux/mm.h", 1140)
         return False
     rc[pfn] = count - 1
     return count == 1
@@ -1509,21 +1498,6 @@ def __free_pages(m: Machine, pfn: int, order: int) -> None:
         while order > 0:
             order -= 1
             free_unref_page(m, pfn + (1 << order), order)
-
-
-def __free_pages_core(m: Machine, pfn: int, order: int) -> None:
-    """__free_pages_core(): hand boot memory to the buddy (clears PG_reserved, counts managed)."""
-    n = 1 << order
-    mm = m.mem_map
-    mm.flags_a[pfn:pfn + n] &= 0xFFFFFFFF & ~PG_RESERVED
-    mm.refcount_a[pfn:pfn + n] = 0
-    zone = m.page_zone(pfn)
-    zone.managed_pages += n
-    m.totalram_pages += n
-    # __free_pages_ok(page, order, FPI_TO_TAIL) without the per-page checks the boot path
-    # skips (the pages were just initialised).
-    free_one_page(m, zone, pfn, order, FPI_TO_TAIL)
-    m.vm_event[PGFREE] -= n  # memblock frees are not counted as pgfree at boot
 
 
 # --------------------------------------------------------------------------------------------
@@ -1659,18 +1633,3 @@ def setup_per_cpu_pageset(m: Machine) -> None:
     """setup_per_cpu_pageset(): real pcp sizes for every populated zone."""
     for z in m.zones:
         zone_set_pageset_high_and_batch(m, z, 0)
-
-
-def pfn_to_virt(m: Machine, pfn: int) -> int | None:
-    """page_address(): the direct-map address of *pfn*, None for highmem (unmapped)."""
-    return m.page_address(pfn)
-
-
-def GFP_is_dma(gfp: int) -> bool:
-    return bool(gfp & __GFP_DMA)
-
-
-__all__ = [
-    "__alloc_pages", "__free_pages", "__rmqueue_smallest", "__free_one_page", "expand",
-    "GFP_DMA", "__GFP_HIGHMEM",
-]
