@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from conftest import shared_path
 from memsim.fs.proc import meminfo
 from memsim.fs.proc.meminfo import (
@@ -22,17 +20,6 @@ from memsim.include.vmstat_items import NodeStatItem, VmEventItem, ZoneStatItem
 from memsim.machine import Machine
 
 SAMPLE = shared_path("data", "proc-6.18-x86_64", "meminfo")
-
-
-@pytest.fixture(scope="module")
-def m24() -> Machine:
-    """The sample machine: x86-64, 24 GiB, 2 CPUs."""
-    return Machine.boot(arch="x86_64", mem="24G", cpus=2)
-
-
-@pytest.fixture(scope="module")
-def m386() -> Machine:
-    return Machine.boot(arch="i386", mem="2G", cpus=2)
 
 
 def _kb(text: str) -> dict[str, int]:

@@ -38,17 +38,6 @@ def _sample(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def m24() -> Machine:
-    """The sample machine: x86-64, 24 GiB, 2 CPUs."""
-    return Machine.boot(arch="x86_64", mem="24G", cpus=2)
-
-
-@pytest.fixture(scope="module")
-def m386() -> Machine:
-    return Machine.boot(arch="i386", mem="2G", cpus=2)
-
-
-@pytest.fixture(scope="module")
 def m2node() -> Machine:
     return Machine.boot(arch="x86_64", mem="8G", cpus=4, nodes=2)
 
