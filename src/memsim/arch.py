@@ -76,6 +76,8 @@ class ArchSpec:
     #: per-CPU first chunk unit in bytes (``pcpu_embed_first_chunk``)
     percpu_unit: int
     highmem: bool
+    #: L1 cache line (cache_line_size(); 64 on every arch modelled: x86, ARMv7, ARMv8)
+    l1_cache_bytes: int = 64
 
     @property
     def max_nr_zones(self) -> int:

@@ -73,6 +73,14 @@ def _choice(*choices: str) -> Callable[[str, object], str]:
     return conv
 
 
+def _str(key: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "" if value else "-"        # slab_debug (no letters) = FZPU; false = off
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
 def _bool(key: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -110,9 +118,14 @@ KEYS: dict[str, tuple[Callable[[str, object], Any], Any]] = {
     "seed": (_int(0), 0),
     "thp": (_choice("always", "madvise", "never"), "madvise"),
     "strict": (_bool, False),
+    "slab": (_choice("slub", "slab"), "slub"),
     "cmdline.mem": (_size, None),
     "cmdline.movablecore": (_percent_or_size, None),
     "cmdline.kernelcore": (_percent_or_size, None),
+    "cmdline.slab_debug": (_str, None),
+    "cmdline.slub_min_order": (_int(0, 10), 0),
+    "cmdline.slub_max_order": (_int(0, 10), 3),
+    "cmdline.slub_min_objects": (_int(0, 32767), 0),
     "sysctl.vm.min_free_kbytes": (_int(0), None),
     "sysctl.vm.watermark_scale_factor": (_int(1, 3000), 10),
     "sysctl.vm.watermark_boost_factor": (_int(0), 15000),

@@ -31,6 +31,11 @@ class KernelBug(AssertionError):  # noqa: N818 (the kernel calls it a BUG)
         self.report = report
 
 
+class KernelPanic(KernelBug):
+    """panic(): the simulated kernel cannot go on (the "Kernel panic" line is in dmesg).
+    Raised in every mode; the machine must not be used afterwards."""
+
+
 class MMCorruptionError(AssertionError):
     """A validator found model state that the kernel's invariants forbid."""
 

@@ -41,9 +41,11 @@ from memsim.include.page_flags import (
 )
 from memsim.include.vmstat_items import NR_VM_EVENT_ITEMS, NodeStatItem, NumaStatItem, VmEventItem
 from memsim.kernel.printk import LOGLEVEL_INFO, KernelLog
-from memsim.mm import page_alloc
+from memsim.mm import maccess, page_alloc
 from memsim.mm.debug import Debug
+from memsim.mm.maccess import KaddrResolver
 from memsim.mm.memblock import Memblock
+from memsim.mm.slab_common import SLAB_API, SlabAllocator
 from memsim.sysctl import LOWMEM_RESERVE_RATIO_DEFAULT, VmSysctl, sysctl_read, sysctl_write
 from memsim.trace.tracepoints import TraceContext, TracepointSet
 
@@ -139,6 +141,12 @@ class Machine:
         self.page_data: dict[int, bytearray] = {}
         self.pfmemalloc: set[int] = set()
         self.page_owner: dict[int, tuple[int, int, str]] | None = None
+        #: kernel-address -> PFN translators beyond the direct map (vmalloc, kmap)
+        self.kaddr_resolvers: list[KaddrResolver] = []
+        #: preempt_count() per CPU (hardirq/softirq/NMI bits as the kernel packs them)
+        self.preempt_count = [0] * self.nr_cpus
+        #: the slab allocator (mm/slub.py or mm/slab.py), set up at boot
+        self.slab: SlabAllocator
         self.ac_cache: dict[tuple[int, int], Any] = {}
         self._tp_alloc = self.tp.mm_page_alloc
         self._tp_free = self.tp.mm_page_free
@@ -203,6 +211,7 @@ class Machine:
         self.printk("Linux version 6.12.0-memsim (memsim) #1 SMP PREEMPT_DYNAMIC")
         self.printk(f"Command line: {self.cmdline()}")
         mm_init.boot_memory(self)
+        self.kmem_cache_init()
         min_free = cfg["sysctl.vm.min_free_kbytes"]
         if min_free is not None:
             sysctl_write(self, "min_free_kbytes", str(min_free))
@@ -219,6 +228,13 @@ class Machine:
             v = self.config[f"cmdline.{key}"]
             if v is not None:
                 parts.append(f"{key}={v}")
+        if self.config["cmdline.slab_debug"] is not None:
+            v = self.config["cmdline.slab_debug"]
+            parts.append(f"slab_debug={v}" if v else "slab_debug")
+        for key, default in (("slub_min_order", 0), ("slub_max_order", 3),
+                             ("slub_min_objects", 0)):
+            if self.config[f"cmdline.{key}"] != default:
+                parts.append(f"{key}={self.config[f'cmdline.{key}']}")
         if self.config.nodes > 1:
             parts.append(f"numa=fake={self.config.nodes}")
         return " ".join(parts)
@@ -300,6 +316,71 @@ class Machine:
         # SIM: no memalloc_noio/nofs/pin scopes exist yet (they arrive with tasks), so
         # the mask passes unchanged.
         return gfp
+
+    def kmem_cache_init(self) -> None:
+        """mm_core_init() -> kmem_cache_init(): the configured slab allocator, bound here
+        under the kernel's names (``m.kmalloc``, ``m.kmem_cache_alloc`` …)."""
+        from memsim.mm.slub import Slub
+        if self.config["slab"] == "slab":
+            from memsim.mm.slab import Slab
+            self.slab = Slab(self)
+        else:
+            slub = Slub(self)
+            slub.slub_min_order = self.config["cmdline.slub_min_order"]
+            slub.slub_max_order = max(slub.slub_min_order, self.config["cmdline.slub_max_order"])
+            slub.slub_min_objects = self.config["cmdline.slub_min_objects"]
+            if self.config["cmdline.slab_debug"] is not None:
+                slub.parse_slub_debug(self.config["cmdline.slab_debug"])
+            self.slab = slub
+        for name in SLAB_API:
+            setattr(self, name, getattr(self.slab, name))
+        self.slab.kmem_cache_init()
+
+    # the slab API (mm/slab_common.py documents each); bound to self.slab at boot
+    kmem_cache_create: Callable[..., Any]
+    kmem_cache_destroy: Callable[[Any], None]
+    kmem_cache_shrink: Callable[[Any], int]
+    kmem_cache_lookup: Callable[[str], Any]
+    kmem_cache_alloc: Callable[[Any, int], int | None]
+    kmem_cache_alloc_node: Callable[[Any, int, int], int | None]
+    kmem_cache_zalloc: Callable[[Any, int], int | None]
+    kmem_cache_free: Callable[[Any, int], None]
+    kmem_cache_alloc_bulk: Callable[[Any, int, int], list[int]]
+    kmem_cache_free_bulk: Callable[[Any, list[int]], None]
+    kmalloc: Callable[[int, int], int | None]
+    kmalloc_node: Callable[[int, int, int], int | None]
+    kzalloc: Callable[[int, int], int | None]
+    kcalloc: Callable[[int, int, int], int | None]
+    kmalloc_array: Callable[[int, int, int], int | None]
+    krealloc: Callable[[int | None, int, int], int | None]
+    kfree: Callable[[int | None], None]
+    kfree_sensitive: Callable[[int | None], None]
+    ksize: Callable[[int | None], int]
+    kmalloc_size_roundup: Callable[[int], int]
+
+    def kernel_read(self, addr: int, n: int) -> bytes:
+        """Read *n* bytes of kernel memory at virtual address *addr* (mm/maccess.py)."""
+        return maccess.kernel_read(self, addr, n)
+
+    def kernel_write(self, addr: int, data: bytes | bytearray) -> None:
+        """Write kernel memory at virtual address *addr*, as a (buggy) kernel could."""
+        maccess.kernel_write(self, addr, data)
+
+    def kernel_memset(self, addr: int, c: int, n: int) -> None:
+        maccess.kernel_memset(self, addr, c, n)
+
+    def in_interrupt(self) -> bool:
+        """in_interrupt(): hardirq, softirq or NMI context on the current CPU."""
+        return bool(self.preempt_count[self._cpu] & 0x1FFF00)
+
+    def panic(self, text: str) -> None:
+        """panic(): the "Kernel panic - not syncing" line, then KernelPanic."""
+        from memsim.errors import KernelPanic
+        start = self.log.mark()
+        self.printk(f"Kernel panic - not syncing: {text}", level=0)
+        self.debug.dump_stack()
+        self.printk(f"---[ end Kernel panic - not syncing: {text} ]---", level=0)
+        raise KernelPanic(self.log.since(start))
 
     def might_alloc(self, gfp: int) -> None:
         """might_alloc() -> might_sleep_if()."""

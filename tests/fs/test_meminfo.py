@@ -136,7 +136,7 @@ def test_mem_available_formula() -> None:
     assert v["MemAvailable"] == expected * 4
     assert v["Active(file)"] == 400_000 and v["Inactive"] == 200_000
     assert v["SReclaimable"] == 12_000 and v["KReclaimable"] == 16_000
-    assert v["Slab"] == 12_000
+    assert v["SUnreclaim"] == 20 and v["Slab"] == 12_000 + 20    # kmem_cache + _node slabs
 
 
 def test_counters_feed_their_lines() -> None:

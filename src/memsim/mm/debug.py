@@ -223,8 +223,14 @@ class Debug:
 
     def warn(self, fn: str, file: str = "mm/page_alloc.c", line: int = 0) -> None:
         """WARN(): "WARNING: CPU: …" with the location, taints W."""
+        start = self.m.log.mark()
+        self.warn_block(fn, file, line)
+        self._report(start)
+
+    def warn_block(self, fn: str, file: str, line: int) -> None:
+        """The lines of a WARN_ON() splat, for reports that end in one (no report of
+        their own: the caller finishes its report with report_block)."""
         m = self.m
-        start = m.log.mark()
         self._cut_here()
         m.printk(f"WARNING: CPU: {m.current_cpu} PID: {m.current_pid} at {file}:{line} "
                  f"{fn}+0x0/0x0", level=4)
@@ -232,6 +238,25 @@ class Debug:
         self.taints.add(TAINT_WARN)
         self.dump_stack()
         m.printk("---[ end trace 0000000000000000 ]---", level=4)
+
+    def warn_text(self, text: str | None, fn: str, file: str, line: int) -> None:
+        """WARN(cond, fmt, …): cut here, the message, then the WARNING block."""
+        m = self.m
+        start = m.log.mark()
+        self._cut_here()
+        if text:
+            for ln in text.splitlines():
+                m.printk(ln, level=4)
+        m.printk(f"WARNING: CPU: {m.current_cpu} PID: {m.current_pid} at {file}:{line} "
+                 f"{fn}+0x0/0x0", level=4)
+        m.printk("Modules linked in:", level=4)
+        self.taints.add(TAINT_WARN)
+        self.dump_stack()
+        m.printk("---[ end trace 0000000000000000 ]---", level=4)
+        self._report(start)
+
+    def report_block(self, start: int) -> None:
+        """Finish a report whose lines the caller printed since log mark *start*."""
         self._report(start)
 
     def show_mem(self) -> None:

@@ -1242,7 +1242,8 @@ def __alloc_pages(m: Machine, gfp: int, order: int, preferred_nid: int,
     """
     if order > MAX_PAGE_ORDER:
         if not gfp & __GFP_NOWARN:
-            m.debug.warn_on_once("__alloc_pages_noprof", "order > MAX_PAGE_ORDER")
+            m.debug.warn_on_once("__alloc_pages_noprof", "order > MAX_PAGE_ORDER",
+                                 line=4832)
         return None
     gfp &= m.gfp_allowed_mask
     gfp = m.current_gfp_context(gfp)

@@ -25,6 +25,7 @@ def _files() -> dict[str, Renderer]:
         "zoneinfo": vmstat.zoneinfo_show,
         "vmstat": vmstat.vmstat_show,
         "meminfo": meminfo.meminfo_proc_show,
+        "slabinfo": lambda m: m.slab.slabinfo_show(),
         "sys/kernel/debug/extfrag/unusable_index": vmstat.unusable_show,
         "sys/kernel/debug/extfrag/extfrag_index": vmstat.extfrag_show,
     }
@@ -57,5 +58,26 @@ def read(m: Machine, path: str) -> str:
         return files[p](m)
     if p.startswith("sys/vm/") and p[len("sys/vm/"):] in SYSCTLS:
         return sysctl_read(m, p[len("sys/vm/"):])
+    if p.startswith(("sys/kernel/slab/", "/sys/kernel/slab/")):
+        return slab_sysfs_read(m, p.lstrip("/")[len("sys/kernel/slab/"):])
     raise MemsimError(f"/proc/{p}: no such file in the model (known: "
                       f"{', '.join(list_files(m))})")
+
+
+def slab_sysfs_read(m: Machine, rest: str) -> str:
+    """/sys/kernel/slab/<cache>[/<attr>]: one attribute, or all as "attr: value" lines."""
+    from memsim.mm.slub import Slub
+    name, _, attr = rest.partition("/")
+    if not isinstance(m.slab, Slub):
+        raise MemsimError("/sys/kernel/slab exists with SLUB only (this machine runs "
+                          f"{m.slab.kind})")
+    s = m.slab.kmem_cache_lookup(name)
+    if s is None:
+        raise MemsimError(f"/sys/kernel/slab/{name}: no such cache")
+    attrs = m.slab.sysfs_attrs(s)
+    if not attr:
+        return "".join(f"{k}: {v}\n" for k, v in attrs.items())
+    if attr not in attrs:
+        raise MemsimError(f"/sys/kernel/slab/{name}/{attr}: no such attribute (known: "
+                          f"{', '.join(attrs)})")
+    return attrs[attr] + "\n"
