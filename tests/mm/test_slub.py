@@ -6,16 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from memsim.errors import KernelBug, KernelPanic
 from memsim.include.gfp import (
+    __GFP_RECLAIMABLE,
     GFP_DMA,
     GFP_KERNEL,
     GFP_KERNEL_ACCOUNT,
     GFP_NOWAIT,
-    __GFP_RECLAIMABLE,
-    __GFP_ZERO,
 )
 from memsim.include.slab import (
     KMALLOC_MAX_SIZE,
