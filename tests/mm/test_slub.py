@@ -530,3 +530,17 @@ def test_shrink_all_and_validate(m: Machine) -> None:
     assert freed > 0
     m.validate()
     assert isinstance(m.kmem_cache_lookup("kmalloc-8"), KmemCache)
+
+
+def test_slabtop_summary(m: Machine) -> None:
+    from memsim.cli.proc import slabtop
+    s = m.kmem_cache_create("top", 1000)
+    objs = [m.kmem_cache_alloc(s, GFP_KERNEL) for _ in range(40)]
+    assert len(objs) == 40
+    text = slabtop(m.proc("slabinfo"))
+    lines = text.splitlines()
+    assert lines[0] == " Active / Total Objects (% used)    : 176 / 176 (100.0%)"
+    assert lines[2] == " Active / Total Caches (% used)     : 3 / 55 (5.5%)"
+    assert lines[6] == "  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME"
+    assert lines[7] == "    64     64 100%    0.25K      4       16        16K kmem_cache"
+    assert "    48     48 100%    0.98K      3       16        48K top" in lines

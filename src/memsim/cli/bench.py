@@ -12,7 +12,7 @@ from typing import Any
 
 from memsim.errors import MemsimError
 
-BENCHMARKS = ("boot", "buddy")
+BENCHMARKS = ("boot", "buddy", "slab")
 
 
 def _bench_dir() -> Path:

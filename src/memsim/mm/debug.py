@@ -421,3 +421,4 @@ def validate_all(m: Machine) -> None:
     validate_free_lists(m)
     validate_pcp(m)
     validate_page_accounting(m)
+    m.slab.validate()

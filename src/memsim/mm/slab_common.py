@@ -162,6 +162,10 @@ class SlabAllocator:
     def kmem_cache_init(self) -> None:
         raise NotImplementedError
 
+    def validate(self) -> None:
+        """Check the allocator's invariants; MMCorruptionError subclasses on a violation."""
+        raise NotImplementedError
+
     def kmem_cache_shrink(self, s: Any) -> int:
         raise NotImplementedError
 

@@ -1532,6 +1532,46 @@ class Slub(SlabAllocator):
         self.init_object(s, obj, SLUB_RED_INACTIVE)
         return True
 
+    def validate(self) -> None:
+        """The model's invariants of every cache (raises MMCorruptionError subclasses)."""
+        from memsim.errors import CounterMismatchError, FreeListError
+        m = self.m
+        slabs: dict[int, Slab] = {}
+        for pfn, sl in self.slab_of.items():
+            if sl.pfn == pfn:
+                slabs[id(sl)] = sl
+                if m.mem_map.page_type[pfn] != PGTY_SLAB:
+                    raise FreeListError(f"slab {sl!r}: head page not typed slab")
+        for s in self.slab_caches:
+            mine = [sl for sl in slabs.values() if sl.cache is s]
+            cpu_slabs = {id(c.slab): c for c in s.cpu_slab if c.slab is not None}
+            on_cpu_freelists = 0
+            for i, n in enumerate(s.node):
+                here = [sl for sl in mine if sl.node == i]
+                if n.nr_slabs != len(here) or n.total_objects != sum(sl.objects for sl in here):
+                    raise CounterMismatchError(
+                        f"{s.name} node {i}: nr_slabs={n.nr_slabs} total_objects="
+                        f"{n.total_objects}, slabs hold {len(here)}/"
+                        f"{sum(sl.objects for sl in here)}")
+                for sl in n.partial:
+                    if not sl.on_node_partial or sl.frozen or not sl.freelist:
+                        raise FreeListError(f"{s.name}: bad slab on node partial list {sl!r}")
+            for sl in mine:
+                c = cpu_slabs.get(id(sl))
+                if c is not None:
+                    if not sl.frozen or sl.inuse != sl.objects:
+                        raise FreeListError(f"{s.name}: CPU slab {sl!r} not frozen/full")
+                    on_cpu_freelists += len(c.freelist)
+                elif not sl.consistency_failed and sl.inuse + len(sl.freelist) != sl.objects:
+                    raise CounterMismatchError(f"{s.name}: {sl!r} inuse {sl.inuse} + free "
+                                               f"{len(sl.freelist)} != {sl.objects}")
+            held = sum(sl.objects - len(sl.freelist) for sl in mine
+                       if not sl.consistency_failed) - on_cpu_freelists
+            failed = sum(1 for sl in mine if sl.consistency_failed)
+            if not failed and held != len(s.live):
+                raise CounterMismatchError(f"{s.name}: {len(s.live)} live objects, slabs "
+                                           f"hold {held}")
+
     def validate_slab_cache(self, s: KmemCache) -> int:
         """validate_slab_cache() (the sysfs ``validate`` attribute): check every object of
         every slab of a debug cache, as slab_debug does; returns the number of slabs."""
