@@ -357,6 +357,10 @@ class Machine:
     kfree_sensitive: Callable[[int | None], None]
     ksize: Callable[[int | None], int]
     kmalloc_size_roundup: Callable[[int], int]
+    kvmalloc: Callable[[int, int], int | None]
+    kvmalloc_node: Callable[[int, int, int], int | None]
+    kvzalloc: Callable[[int, int], int | None]
+    kvfree: Callable[[int | None], None]
 
     def kernel_read(self, addr: int, n: int) -> bytes:
         """Read *n* bytes of kernel memory at virtual address *addr* (mm/maccess.py)."""

@@ -544,3 +544,15 @@ def test_slabtop_summary(m: Machine) -> None:
     assert lines[6] == "  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME"
     assert lines[7] == "    64     64 100%    0.25K      4       16        16K kmem_cache"
     assert "    48     48 100%    0.98K      3       16        48K top" in lines
+
+
+def test_kvmalloc_uses_kmalloc_quietly(m: Machine) -> None:
+    p = m.kvmalloc(100, GFP_KERNEL)
+    assert p is not None and slub(m).virt_to_cache(p).name == "kmalloc-128"  # type: ignore[union-attr]
+    z = m.kvzalloc(50000, GFP_KERNEL)
+    assert z is not None and m.ksize(z) == 65536 and m.kernel_read(z, 50000) == bytes(50000)
+    m.kvfree(p)
+    m.kvfree(z)
+    mark = m.log.mark()
+    assert m.kvmalloc(64 << 20, GFP_KERNEL) is None       # no warning: __GFP_NOWARN
+    assert m.log.since(mark) == ""

@@ -16,7 +16,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from memsim.errors import MemsimError
-from memsim.include.gfp import __GFP_ZERO
+from memsim.include.gfp import (
+    __GFP_NOFAIL,
+    __GFP_NORETRY,
+    __GFP_NOWARN,
+    __GFP_RETRY_MAYFAIL,
+    __GFP_ZERO,
+    gfpflags_allow_blocking,
+)
 from memsim.include.slab import (
     CACHE_CREATE_MASK,
     KMALLOC_MAX_CACHE_SIZE,
@@ -36,7 +43,12 @@ if TYPE_CHECKING:
 Ctor = Callable[["Machine", int], None]
 
 _PAGE_SIZE = 4096
-_GFP_ZERO = __GFP_ZERO          # "__" names are mangled inside class bodies
+# "__" names are mangled inside class bodies: aliases
+_GFP_ZERO = __GFP_ZERO
+_GFP_NOFAIL = __GFP_NOFAIL
+_GFP_NORETRY = __GFP_NORETRY
+_GFP_NOWARN = __GFP_NOWARN
+_GFP_RETRY_MAYFAIL = __GFP_RETRY_MAYFAIL
 _WORD = 8
 
 
@@ -45,7 +57,8 @@ SLAB_API = ("kmem_cache_create", "kmem_cache_destroy", "kmem_cache_shrink", "kme
             "kmem_cache_alloc", "kmem_cache_alloc_node", "kmem_cache_zalloc", "kmem_cache_free",
             "kmem_cache_alloc_bulk", "kmem_cache_free_bulk", "kmalloc", "kmalloc_node",
             "kzalloc", "kcalloc", "kmalloc_array", "krealloc", "kfree", "kfree_sensitive",
-            "ksize", "kmalloc_size_roundup")
+            "ksize", "kmalloc_size_roundup", "kvmalloc", "kvmalloc_node", "kvzalloc",
+            "kvfree")
 
 
 class SlabUsageError(MemsimError):
@@ -352,6 +365,49 @@ class SlabAllocator:
         if size and size <= KMALLOC_MAX_SIZE:
             return _PAGE_SIZE << get_order(size)
         return size
+
+    def shrink_all(self) -> int:
+        """Shrink every cache: the hook reclaim calls (drop_slab(), "echo 2 >
+        drop_caches" without shrinkers); returns the pages given back to the buddy
+        allocator (pcp lists included)."""
+        before = self.m.nr_free_pages() + self.m.nr_pcp_pages()
+        for s in list(self.slab_caches):
+            self.kmem_cache_shrink(s)
+        return self.m.nr_free_pages() + self.m.nr_pcp_pages() - before
+
+    # ---- kvmalloc (mm/util.c) ----------------------------------------------------------
+    def kvmalloc_node(self, size: int, flags: int, node: int = -1) -> int | None:
+        """kvmalloc_node(): kmalloc without warnings or retries for sizes above a page.
+        The vmalloc fallback of the kernel joins once the model has vmalloc
+        (``m.vmalloc_node`` then exists); until then a failed kmalloc fails here too."""
+        kflags = flags
+        if size > _PAGE_SIZE:
+            kflags |= _GFP_NOWARN
+            if not kflags & _GFP_RETRY_MAYFAIL:
+                kflags |= _GFP_NORETRY
+            kflags &= ~_GFP_NOFAIL
+        ret = self.kmalloc_node(size, kflags, node)
+        if ret is not None or size <= _PAGE_SIZE or not gfpflags_allow_blocking(flags):
+            return ret
+        vmalloc_node = getattr(self.m, "vmalloc_node", None)
+        if vmalloc_node is None:
+            return None
+        got: int | None = vmalloc_node(size, node)
+        return got
+
+    def kvmalloc(self, size: int, flags: int) -> int | None:
+        return self.kvmalloc_node(size, flags, -1)
+
+    def kvzalloc(self, size: int, flags: int) -> int | None:
+        return self.kvmalloc_node(size, flags | _GFP_ZERO, -1)
+
+    def kvfree(self, addr: int | None) -> None:
+        """kvfree(): vfree() for vmalloc addresses, kfree() otherwise."""
+        is_vmalloc = getattr(self.m, "is_vmalloc_addr", None)
+        if addr is not None and is_vmalloc is not None and is_vmalloc(addr):
+            self.m.vfree(addr)  # type: ignore[attr-defined]
+            return
+        self.kfree(addr)
 
     # ---- observation -------------------------------------------------------------------
     def slabinfo_show(self) -> str:

@@ -1106,13 +1106,6 @@ class Slub(SlabAllocator):
             n.partial = OrderedDict((sl, None) for sl in rest)
         return 1 if any(n.nr_slabs for n in s.node) else 0
 
-    def shrink_all(self) -> int:
-        """Shrink every cache (drop_slab / reclaim hook); returns pages given back."""
-        before = self.m.nr_free_pages() + self.m.nr_pcp_pages()
-        for s in list(self.slab_caches):
-            self.kmem_cache_shrink(s)
-        return self.m.nr_free_pages() + self.m.nr_pcp_pages() - before
-
     def _shutdown(self, s: KmemCache) -> bool:
         """__kmem_cache_shutdown(): flush, free empty partial slabs, list leaked objects."""
         self.flush_all(s)
