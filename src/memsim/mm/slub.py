@@ -599,6 +599,8 @@ class Slub(SlabAllocator):
                             if s.flags & SLAB_RECLAIM_ACCOUNT else _NR_SLAB_UNRECLAIMABLE_B,
                             -(PAGE_SIZE << slab.order))
         slab.freelist = []
+        # SIM: SLAB_TYPESAFE_BY_RCU slabs go back after an RCU grace period
+        # (call_rcu(rcu_free_slab)); the model has no RCU, so they go back at once.
         m.free_pages_pfn(pfn, slab.order)
 
     # ------------------------------------------------------------------ lists
