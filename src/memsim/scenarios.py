@@ -165,17 +165,19 @@ def tour_slab(m: Machine, out: Printer) -> None:
     free0 = m.nr_free_pages() + m.nr_pcp_pages()
     s = m.kmem_cache_create("tour_task", 1000, 0, SLAB_HWCACHE_ALIGN)
     out(f"kmem_cache_create(\"tour_task\", 1000, SLAB_HWCACHE_ALIGN): stride {s.size} bytes")
-    objs = []
+    objs: list[int] = []
     for _ in range(200):
         m.clock_ns += 1000
-        objs.append(m.kmem_cache_alloc(s, GFP_KERNEL))
+        obj = m.kmem_cache_alloc(s, GFP_KERNEL)
+        if obj is not None:
+            objs.append(obj)
     out(f"  200 allocations: {_slab_line(m, s)}")
     out(f"  pages taken from the buddy allocator: {free0 - m.nr_free_pages() - m.nr_pcp_pages()}")
-    for p in objs[::2]:
-        m.kmem_cache_free(s, p)
+    for o in objs[::2]:
+        m.kmem_cache_free(s, o)
     out(f"  every second object freed: {_slab_line(m, s)}")
-    for p in objs[1::2]:
-        m.kmem_cache_free(s, p)
+    for o in objs[1::2]:
+        m.kmem_cache_free(s, o)
     out(f"  all freed: {_slab_line(m, s)}")
     if m.slab.kind == "slub":
         out("    (slabinfo counts free objects of CPU slabs and per-CPU partial lists as "
@@ -186,11 +188,11 @@ def tour_slab(m: Machine, out: Printer) -> None:
 
     out("\n-- kmalloc size classes --")
     for size in (1, 24, 65, 100, 129, 200, 1500, 5000, 20000):
-        p = m.kmalloc(size, GFP_KERNEL)
-        cache = m.slab.virt_to_cache(p) if p is not None else None
+        kp = m.kmalloc(size, GFP_KERNEL)
+        cache = m.slab.virt_to_cache(kp) if kp is not None else None
         where = cache.name if cache is not None else "whole pages (large kmalloc)"
-        out(f"  kmalloc({size:5d}) -> {where}, ksize {m.ksize(p)}")
-        m.kfree(p)
+        out(f"  kmalloc({size:5d}) -> {where}, ksize {m.ksize(kp)}")
+        m.kfree(kp)
 
     out("\n-- the same workload on SLUB and on the classic SLAB --")
     for kind in ("slub", "slab"):
@@ -198,14 +200,15 @@ def tour_slab(m: Machine, out: Printer) -> None:
             settings={**{k: v for k, v in m.config.values.items() if v is not None},
                       "slab": kind})
         c = twin.kmem_cache_create("tour_obj", 192, 0, 0)
-        held = [twin.kmem_cache_alloc(c, GFP_KERNEL) for _ in range(500)]
-        for p in held[:400]:
-            twin.kmem_cache_free(c, p)
+        held = [o for o in (twin.kmem_cache_alloc(c, GFP_KERNEL) for _ in range(500))
+                if o is not None]
+        for o in held[:400]:
+            twin.kmem_cache_free(c, o)
         line = next(ln for ln in twin.proc("slabinfo").splitlines()
                     if ln.startswith("tour_obj "))
         out(f"  {kind.upper():4s}: {line}")
-        for p in held[400:]:
-            twin.kmem_cache_free(c, p)
+        for o in held[400:]:
+            twin.kmem_cache_free(c, o)
         twin.kmem_cache_destroy(c)
 
     out("\n-- a debugging catch: writing one byte past an object --")

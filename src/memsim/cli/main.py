@@ -32,6 +32,8 @@ class SubCmd:
 SUBCMDS: tuple[SubCmd, ...] = (
     SubCmd("run", "run", "boot a machine and run a scenario (default: the built-in tour)"),
     SubCmd("proc", "proc", "print a /proc file of a freshly booted machine or after a scenario"),
+    SubCmd("replay", "replay", "replay a captured kmem ftrace trace into a machine and "
+                               "summarise it"),
     SubCmd("bench", "bench", "run the performance benchmarks"),
 )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 from memsim.arch import PAGE_SHIFT, PAGE_SIZE
+from memsim.include.gfp import __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE
 
 # --- cache flags (6.12 enum _slab_flag_bits under the config above) ---------------------------
 SLAB_CONSISTENCY_CHECKS = 1 << 0
@@ -120,7 +121,7 @@ class KmallocCacheType(IntEnum):
 
 NR_KMALLOC_TYPES = 4
 #: kmalloc_cache_name() prefixes
-KMALLOC_TYPE_PREFIX = {
+KMALLOC_TYPE_PREFIX: dict[int, str] = {
     KmallocCacheType.KMALLOC_NORMAL: "kmalloc-",
     KmallocCacheType.KMALLOC_RECLAIM: "kmalloc-rcl-",
     KmallocCacheType.KMALLOC_DMA: "dma-kmalloc-",
@@ -160,16 +161,19 @@ def kmalloc_index(size: int) -> int:
     return (size - 1).bit_length()
 
 
-def kmalloc_type(gfp: int) -> KmallocCacheType:
-    """kmalloc_type(): which kmalloc cache family serves *gfp* (DMA > RECLAIMABLE > ACCOUNT)."""
-    from memsim.include.gfp import __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE
-    if not gfp & (__GFP_RECLAIMABLE | __GFP_DMA | __GFP_ACCOUNT):
-        return KmallocCacheType.KMALLOC_NORMAL
+_KMALLOC_NOT_NORMAL_BITS = __GFP_RECLAIMABLE | __GFP_DMA | __GFP_ACCOUNT
+
+
+def kmalloc_type(gfp: int) -> int:
+    """kmalloc_type(): which kmalloc cache family serves *gfp* (DMA > RECLAIMABLE > ACCOUNT);
+    a KmallocCacheType value."""
+    if not gfp & _KMALLOC_NOT_NORMAL_BITS:
+        return 0                                      # KMALLOC_NORMAL
     if gfp & __GFP_DMA:
-        return KmallocCacheType.KMALLOC_DMA
+        return 2                                      # KMALLOC_DMA
     if gfp & __GFP_RECLAIMABLE:
-        return KmallocCacheType.KMALLOC_RECLAIM
-    return KmallocCacheType.KMALLOC_CGROUP
+        return 1                                      # KMALLOC_RECLAIM
+    return 3                                          # KMALLOC_CGROUP
 
 
 def get_order(size: int) -> int:

@@ -138,6 +138,22 @@ def hex_dump_lines(m: Machine, prefix: str, addr: int, n: int, addr_text: Callab
     return lines
 
 
+def clear_direct(m: Machine, addr: int, n: int) -> None:
+    """memset(addr, 0, n) for a direct-map range the caller knows is valid (a slab object):
+    only pages that hold written contents need touching."""
+    data = m.page_data
+    base = m.arch.page_offset - m.arch.dram_base
+    first = (addr - base) >> PAGE_SHIFT
+    last = (addr + n - 1 - base) >> PAGE_SHIFT
+    for pfn in range(first, last + 1):
+        page = data.get(pfn)
+        if page is not None:
+            lo = max(addr, base + (pfn << PAGE_SHIFT))
+            hi = min(addr + n, base + ((pfn + 1) << PAGE_SHIFT))
+            off = lo - base - (pfn << PAGE_SHIFT)
+            page[off:off + hi - lo] = bytes(hi - lo)
+
+
 def clear_pages(m: Machine, pfn: int, nr: int) -> None:
     """clear_highpage() for *nr* pages: drop their contents (they read as zeros)."""
     data = m.page_data

@@ -88,6 +88,7 @@ from memsim.include.slab import (
     kmalloc_cache_name,
     kmalloc_caches_indices,
     kmalloc_index,
+    kmalloc_type,
 )
 from memsim.include.vmstat_items import NodeStatItem
 from memsim.mm import maccess
@@ -774,8 +775,8 @@ class Slub(SlabAllocator):
         if obj is None:
             return None
         s.live.add(obj)
-        if gfpflags & _GFP_ZERO:
-            maccess.kernel_memset(m, obj, 0, s.object_size)
+        if gfpflags & _GFP_ZERO and m.page_data:
+            maccess.clear_direct(m, obj, s.object_size)
         return obj
 
     def ___slab_alloc(self, s: KmemCache, gfpflags: int, node: int, c: KmemCacheCpu,
@@ -971,7 +972,6 @@ class Slub(SlabAllocator):
 
     # ------------------------------------------------------------------ kmalloc
     def kmalloc_slab(self, size: int, flags: int) -> KmemCache | None:
-        from memsim.include.slab import kmalloc_type
         if size <= 0 or size > KMALLOC_MAX_CACHE_SIZE:
             return None
         return self._kmalloc_by_size[kmalloc_type(flags)][size]
@@ -982,7 +982,6 @@ class Slub(SlabAllocator):
 
     def kmalloc_node(self, size: int, flags: int, node: int) -> int | None:
         """__do_kmalloc_node()."""
-        from memsim.include.slab import kmalloc_type
         m = self.m
         if size > KMALLOC_MAX_CACHE_SIZE:
             return self.kmalloc_large_node(size, flags, node)
@@ -1554,8 +1553,11 @@ class Slub(SlabAllocator):
             for sl in mine:
                 c = cpu_slabs.get(id(sl))
                 if c is not None:
-                    if not sl.frozen or sl.inuse != sl.objects:
-                        raise FreeListError(f"{s.name}: CPU slab {sl!r} not frozen/full")
+                    # a CPU slab is frozen; remote frees lower inuse and fill slab.freelist
+                    if not sl.frozen or sl.inuse + len(sl.freelist) != sl.objects:
+                        raise FreeListError(f"{s.name}: CPU slab {sl!r} not frozen or "
+                                            f"inuse {sl.inuse} + free {len(sl.freelist)} "
+                                            f"!= {sl.objects}")
                     on_cpu_freelists += len(c.freelist)
                 elif not sl.consistency_failed and sl.inuse + len(sl.freelist) != sl.objects:
                     raise CounterMismatchError(f"{s.name}: {sl!r} inuse {sl.inuse} + free "
