@@ -652,6 +652,11 @@ class Machine:
         from memsim.fs.proc import registry
         return registry.read(self, path)
 
+    def proc_write(self, path: str, text: str) -> int:
+        """Write to a /proc file (``"slabinfo"`` tunables with SLAB, ``"sys/vm/…"``)."""
+        from memsim.fs.proc import registry
+        return registry.write(self, path, text)
+
     def sysctl_write(self, name: str, value: object) -> None:
         """Write /proc/sys/vm/<name> (``vm.`` prefix optional)."""
         sysctl_write(self, name.removeprefix("vm."), str(value))

@@ -186,6 +186,11 @@ class Debug:
         self._bug(file, line)
         self._report(start)
 
+    def bug_block(self, file: str, line: int) -> None:
+        """The lines of a BUG() (``kernel BUG at file:line!`` and the oops) for a report
+        the caller finishes with report_block."""
+        self._bug(file, line)
+
     def _bug(self, file: str, line: int) -> None:
         m = self.m
         self._cut_here()

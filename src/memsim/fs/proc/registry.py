@@ -81,3 +81,23 @@ def slab_sysfs_read(m: Machine, rest: str) -> str:
         raise MemsimError(f"/sys/kernel/slab/{name}/{attr}: no such attribute (known: "
                           f"{', '.join(attrs)})")
     return attrs[attr] + "\n"
+
+
+def write(m: Machine, path: str, text: str) -> int:
+    """Write *text* to a writable /proc file (sys/vm/* sysctls, slabinfo with SLAB's
+    tunables); returns the byte count, or raises MemsimError naming the path."""
+    from memsim.sysctl import SYSCTLS, sysctl_write
+    p = normalize(path)
+    if p.startswith("sys/vm/") and p[len("sys/vm/"):] in SYSCTLS:
+        sysctl_write(m, p[len("sys/vm/"):], text)
+        return len(text)
+    if p == "slabinfo":
+        writer = getattr(m.slab, "slabinfo_write", None)
+        if writer is None:
+            raise MemsimError("/proc/slabinfo: not writable with SLUB (EIO); the tunables "
+                              "exist with slab=slab")
+        rc: int = writer(text)
+        if rc < 0:
+            raise MemsimError(f"/proc/slabinfo: write of {text.strip()!r} failed ({rc})")
+        return rc
+    raise MemsimError(f"/proc/{p}: not writable in the model")
