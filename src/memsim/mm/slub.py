@@ -129,6 +129,8 @@ _LINE_OBJECT_ERR = 1127
 _LINE_SLAB_ERR = 1152
 # kernel names with a leading "__" are mangled inside class bodies: aliases
 _GFP_COMP = __GFP_COMP
+#: kmalloc requests that leave the normal caches' fast path: other cache families, zeroing
+_KMALLOC_SLOW_BITS = __GFP_RECLAIMABLE | GFP_DMA | __GFP_ACCOUNT | __GFP_ZERO
 _GFP_ZERO = __GFP_ZERO
 _GFP_ACCOUNT = __GFP_ACCOUNT
 _GFP_DIRECT_RECLAIM = __GFP_DIRECT_RECLAIM
@@ -978,6 +980,17 @@ class Slub(SlabAllocator):
 
     def kmalloc(self, size: int, flags: int) -> int | None:
         """kmalloc(): a kmalloc-* object, or pages above KMALLOC_MAX_CACHE_SIZE."""
+        if 0 < size <= KMALLOC_MAX_CACHE_SIZE and not self._tp_kmalloc.enabled and \
+                not flags & _KMALLOC_SLOW_BITS:
+            # the CPU-slab fast path of a normal kmalloc cache, inlined
+            s = self._kmalloc_by_size[0][size]
+            assert s is not None
+            if not s.debug:
+                fl = s.cpu_slab[self.m._cpu].freelist
+                if fl:
+                    obj = fl.pop()
+                    s.live.add(obj)
+                    return obj
         return self.kmalloc_node(size, flags, -1)
 
     def kmalloc_node(self, size: int, flags: int, node: int) -> int | None:
