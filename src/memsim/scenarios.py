@@ -159,7 +159,12 @@ def _slab_line(m: Machine, s: object) -> str:
 
 def tour_slab(m: Machine, out: Printer) -> None:
     """Caches filling and emptying, kmalloc size classes, SLUB next to SLAB, a debug catch."""
-    from memsim.include.slab import SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RED_ZONE
+    from memsim.include.slab import (
+        SLAB_CONSISTENCY_CHECKS,
+        SLAB_HWCACHE_ALIGN,
+        SLAB_POISON,
+        SLAB_RED_ZONE,
+    )
 
     out(f"\n== The slab layer ({m.slab.kind.upper()}) ==")
     free0 = m.nr_free_pages() + m.nr_pcp_pages()
@@ -211,17 +216,20 @@ def tour_slab(m: Machine, out: Printer) -> None:
             twin.kmem_cache_free(c, o)
         twin.kmem_cache_destroy(c)
 
-    out("\n-- a debugging catch: writing one byte past an object --")
-    d = m.kmem_cache_create("tour_dbg", 64, 0, SLAB_RED_ZONE | SLAB_POISON)
+    out("\n-- a debugging catch: writing one byte past an object (slab_debug=FZP) --")
+    d = m.kmem_cache_create("tour_dbg", 64, 0,
+                            SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON)
     p = m.kmem_cache_alloc(d, GFP_KERNEL)
     assert p is not None
     m.kernel_write(p + 64, b"!")
     mark = m.log.mark()
     m.kmem_cache_free(d, p)
     report = m.log.since(mark).splitlines()
-    for line in report[:4]:
+    for line in report[:3]:
         out(f"  dmesg: {line}")
     out(f"  ({len(report)} lines in dmesg; the red zone was restored and the free refused)")
+    if not report:
+        raise AssertionError("the debug cache missed a red-zone overwrite")
     m.kmem_cache_free(d, p)
     m.kmem_cache_destroy(d)
     m.validate()
