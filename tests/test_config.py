@@ -70,7 +70,8 @@ def test_same_seed_same_output() -> None:
     for m in (a, b):
         from memsim.scenarios import run_scenario
         run_scenario(m, "buddy", quiet=True)
-    for f in ("buddyinfo", "zoneinfo", "vmstat", "pagetypeinfo", "meminfo"):
+        run_scenario(m, "slab", quiet=True)
+    for f in ("buddyinfo", "zoneinfo", "vmstat", "pagetypeinfo", "meminfo", "slabinfo"):
         assert a.proc(f) == b.proc(f)
     assert a.dmesg() == b.dmesg()
 
@@ -95,3 +96,17 @@ def test_cli_run_tour(capsys: pytest.CaptureFixture[str]) -> None:
     assert "== The buddy allocator ==" in out
     assert "==> /proc/buddyinfo <==" in out and "==> /proc/meminfo <==" in out
     assert "Validators: free lists, pcp lists and counters consistent." in out
+    assert "== The slab layer (SLUB) ==" in out and "  SLAB: tour_obj " in out
+    assert "BUG tour_dbg (" in out and "Validators: consistent after the slab tour." in out
+
+
+def test_cli_slab_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """slab= and slab_debug= reach the machine; bad values name the key."""
+    assert main(["proc", "slabinfo", "--mem", "1G", "--set", "slab=slab"]) == 0
+    assert "size-32 " in capsys.readouterr().out
+    assert main(["proc", "slabinfo", "--top", "--mem", "1G", "--set", "slab_debug=FZ"]) == 0
+    assert "kmem_cache" in capsys.readouterr().out
+    assert main(["proc", "slabinfo", "--set", "slab=slob"]) == 2
+    assert "slab: expected one of slub, slab" in capsys.readouterr().err
+    assert main(["proc", "slabinfo", "--set", "slab_debug=Q"]) == 2
+    assert "slab_debug: option 'q' unknown" in capsys.readouterr().err
