@@ -1119,8 +1119,12 @@ def __gfp_pfmemalloc_flags(m: Machine, gfp: int) -> int:
         return 0
     if gfp & __GFP_MEMALLOC:
         return ALLOC_NO_WATERMARKS
-    if m.current_pf_memalloc:
+    pc = m.preempt_count[m._cpu]
+    if pc & 0x100 and m.current_pf_memalloc:        # in_serving_softirq()
         return ALLOC_NO_WATERMARKS
+    if not pc & 0x1FFF00 and m.current_pf_memalloc:  # !in_interrupt()
+        return ALLOC_NO_WATERMARKS
+    # SIM: no OOM victims yet, so ALLOC_OOM (oom_reserves_allowed()) never applies.
     return 0
 
 
