@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from memsim.arch import ARCHES, MAX_PAGE_ORDER, PAGE_SHIFT, ArchSpec
@@ -25,6 +26,7 @@ from memsim.config import MachineConfig, load_toml
 from memsim.errors import MemsimError
 from memsim.include.gfp import (
     __GFP_BITS_MASK,
+    __GFP_DIRECT_RECLAIM,
     __GFP_DMA,
     __GFP_HIGHMEM,
     __GFP_ZERO,
@@ -40,8 +42,9 @@ from memsim.include.page_flags import (
     PageFlags,
 )
 from memsim.include.vmstat_items import NR_VM_EVENT_ITEMS, NodeStatItem, NumaStatItem, VmEventItem
+from memsim.kernel import fork, sched
 from memsim.kernel.printk import LOGLEVEL_INFO, KernelLog
-from memsim.mm import maccess, page_alloc
+from memsim.mm import highmem, maccess, page_alloc
 from memsim.mm.debug import Debug
 from memsim.mm.maccess import KaddrResolver
 from memsim.mm.memblock import Memblock
@@ -56,6 +59,7 @@ _GFP_DMA = __GFP_DMA
 _GFP_BITS_MASK = __GFP_BITS_MASK
 _GFP_HIGHMEM = __GFP_HIGHMEM
 _GFP_ZERO = __GFP_ZERO
+_GFP_DIRECT_RECLAIM = __GFP_DIRECT_RECLAIM
 _GFP_THISNODE = 0x200000
 _ZONE_BELOW_HIGH = ZONE_BELOW_HIGH
 _ZONE_BUSY = ZONE_BELOW_HIGH | ZONE_RECLAIM_ACTIVE
@@ -143,8 +147,19 @@ class Machine:
         self.page_owner: dict[int, tuple[int, int, str]] | None = None
         #: kernel-address -> PFN translators beyond the direct map (vmalloc, kmap)
         self.kaddr_resolvers: list[KaddrResolver] = []
+        #: pkmap and kmap_local state (mm/highmem.py) on machines with high memory
+        self.highmem: highmem.Highmem | None = None
         #: preempt_count() per CPU (hardirq/softirq/NMI bits as the kernel packs them)
         self.preempt_count = [0] * self.nr_cpus
+        #: interrupts disabled per CPU (local_irq_disable()), and the bookkeeping of
+        #: kernel/sched.py: which CPUs are atomic or irqs-off, and how many (the allocator
+        #: fast paths test only ``_atomic_cpus``)
+        self.irqs_off = [False] * self.nr_cpus
+        self._cpu_atomic = [False] * self.nr_cpus
+        self._atomic_cpus = 0
+        self._might_resched_prev_jiffy = -1
+        #: debug_locks: cleared by the first spinlock debug report (debug_locks_off())
+        self.debug_locks = True
         #: the slab allocator (mm/slub.py or mm/slab.py), set up at boot
         self.slab: SlabAllocator
         self.ac_cache: dict[tuple[int, int], Any] = {}
@@ -212,6 +227,8 @@ class Machine:
         self.printk(f"Command line: {self.cmdline()}")
         mm_init.boot_memory(self)
         self.kmem_cache_init()
+        if self.arch.highmem:
+            self.highmem = highmem.kmap_init(self)
         min_free = cfg["sysctl.vm.min_free_kbytes"]
         if min_free is not None:
             sysctl_write(self, "min_free_kbytes", str(min_free))
@@ -335,6 +352,8 @@ class Machine:
         for name in SLAB_API:
             setattr(self, name, getattr(self.slab, name))
         self.slab.kmem_cache_init()
+        from memsim.mm.vmalloc import vmalloc_init
+        vmalloc_init(self)
 
     # the slab API (mm/slab_common.py documents each); bound to self.slab at boot
     kmem_cache_create: Callable[..., Any]
@@ -362,6 +381,82 @@ class Machine:
     kvzalloc: Callable[[int, int], int | None]
     kvfree: Callable[[int | None], None]
 
+    # ---- vmalloc (mm/vmalloc.py); the state is set up at the end of kmem_cache_init
+    vmalloc_state: Any
+
+    def vmalloc(self, size: int) -> int | None:
+        """vmalloc(): *size* bytes of virtually contiguous memory, or None."""
+        return self.vmalloc_node(size, -1)
+
+    def vmalloc_node(self, size: int, node: int = -1, gfp: int | None = None,
+                     vm_flags: int = 0) -> int | None:
+        """vmalloc_node(): vmalloc with pages from node *node* (-1: any); *gfp* (default
+        GFP_KERNEL) and *vm_flags* serve kvmalloc's fallback."""
+        from memsim.include.gfp import GFP_KERNEL
+        from memsim.mm.slab_common import python_caller
+        st = self.vmalloc_state
+        return st.vmalloc_node_range(  # type: ignore[no-any-return]
+            size, 1, st.vmalloc_start, st.vmalloc_end, GFP_KERNEL if gfp is None else gfp,
+            vm_flags, node, python_caller())
+
+    def vzalloc(self, size: int) -> int | None:
+        """vzalloc(): zeroed vmalloc."""
+        from memsim.include.gfp import GFP_KERNEL
+        from memsim.mm.slab_common import python_caller
+        st = self.vmalloc_state
+        return st.vmalloc_node_range(size, 1, st.vmalloc_start, st.vmalloc_end,  # type: ignore[no-any-return]
+                                     GFP_KERNEL | _GFP_ZERO, 0, -1, python_caller())
+
+    def vmalloc_user(self, size: int) -> int | None:
+        """vmalloc_user(): zeroed, VM_USERMAP (may be remapped to user space)."""
+        from memsim.include.gfp import GFP_KERNEL
+        from memsim.mm.slab_common import python_caller
+        from memsim.mm.vmalloc import SHMLBA, VM_USERMAP
+        st = self.vmalloc_state
+        return st.vmalloc_node_range(size, SHMLBA, st.vmalloc_start, st.vmalloc_end,  # type: ignore[no-any-return]
+                                     GFP_KERNEL | _GFP_ZERO, VM_USERMAP, -1, python_caller())
+
+    def vmalloc_huge(self, size: int, gfp: int) -> int | None:
+        """vmalloc_huge(): PMD mappings when the size allows, else small pages."""
+        from memsim.mm.slab_common import python_caller
+        from memsim.mm.vmalloc import VM_ALLOW_HUGE_VMAP
+        st = self.vmalloc_state
+        return st.vmalloc_node_range(size, 1, st.vmalloc_start, st.vmalloc_end,  # type: ignore[no-any-return]
+                                     gfp, VM_ALLOW_HUGE_VMAP, -1, python_caller())
+
+    def vmalloc_node_range(self, size: int, align: int, start: int, end: int, gfp: int,
+                           vm_flags: int = 0, node: int = -1) -> int | None:
+        """__vmalloc_node_range(): vmalloc in [start, end) with explicit flags."""
+        from memsim.mm.slab_common import python_caller
+        return self.vmalloc_state.vmalloc_node_range(  # type: ignore[no-any-return]
+            size, align, start, end, gfp, vm_flags, node, python_caller())
+
+    def vfree(self, addr: int | None) -> None:
+        """vfree(): free a vmalloc area (None is fine; unknown areas WARN)."""
+        self.vmalloc_state.vfree(addr)
+
+    def vmap(self, pages: list[int], flags: int = 0x4) -> int | None:
+        """vmap(pages, count, VM_MAP, PAGE_KERNEL): map existing pages contiguously."""
+        from memsim.mm.slab_common import python_caller
+        return self.vmalloc_state.vmap(pages, flags, python_caller())  # type: ignore[no-any-return]
+
+    def vunmap(self, addr: int) -> None:
+        self.vmalloc_state.vunmap(addr)
+
+    def vmalloc_to_page(self, addr: int) -> int | None:
+        """vmalloc_to_page(): PFN mapped at a vmalloc address, or None."""
+        return self.vmalloc_state.vmalloc_to_page(addr)  # type: ignore[no-any-return]
+
+    def vmalloc_to_pfn(self, addr: int) -> int | None:
+        return self.vmalloc_state.vmalloc_to_page(addr)  # type: ignore[no-any-return]
+
+    def is_vmalloc_addr(self, addr: int) -> bool:
+        return self.vmalloc_state.is_vmalloc_addr(addr)  # type: ignore[no-any-return]
+
+    def vmalloc_pte_walk(self, addr: int) -> Any:
+        """The init_mm page-table entry for a vmalloc address (mm/vmalloc.py PteWalk)."""
+        return self.vmalloc_state.pte_walk(addr)
+
     def kernel_read(self, addr: int, n: int) -> bytes:
         """Read *n* bytes of kernel memory at virtual address *addr* (mm/maccess.py)."""
         return maccess.kernel_read(self, addr, n)
@@ -369,6 +464,32 @@ class Machine:
     def kernel_write(self, addr: int, data: bytes | bytearray) -> None:
         """Write kernel memory at virtual address *addr*, as a (buggy) kernel could."""
         maccess.kernel_write(self, addr, data)
+
+    # ------------------------------------------------------------------ highmem (mm/highmem.py)
+
+    def kmap(self, page: int) -> int | None:
+        """kmap(): a kernel address for PFN *page* until kunmap(); may sleep."""
+        return highmem.kmap(self, page)
+
+    def kunmap(self, page: int) -> None:
+        """kunmap(): drop a kmap() of PFN *page*."""
+        highmem.kunmap(self, page)
+
+    def kmap_local_page(self, page: int) -> int | None:
+        """kmap_local_page(): a CPU-local temporary mapping of PFN *page*."""
+        return highmem.kmap_local_page(self, page)
+
+    def kunmap_local(self, addr: int) -> None:
+        """kunmap_local(): undo the innermost kmap_local_page() (by its address)."""
+        highmem.kunmap_local(self, addr)
+
+    def kmap_atomic(self, page: int) -> int | None:
+        """kmap_atomic(): kmap_local_page() with preemption and page faults disabled."""
+        return highmem.kmap_atomic(self, page)
+
+    def kunmap_atomic(self, addr: int) -> None:
+        """kunmap_atomic(): undo kmap_atomic()."""
+        highmem.kunmap_atomic(self, addr)
 
     def kernel_memset(self, addr: int, c: int, n: int) -> None:
         maccess.kernel_memset(self, addr, c, n)
@@ -387,9 +508,99 @@ class Machine:
         raise KernelPanic(self.log.since(start))
 
     def might_alloc(self, gfp: int) -> None:
-        """might_alloc() -> might_sleep_if()."""
-        # SIM: every caller runs in process context until execution contexts exist, so the
-        # sleeping-in-atomic check has nothing to catch yet.
+        """might_alloc(): might_sleep_if(gfpflags_allow_blocking(gfp)), sched/mm.h."""
+        if self._atomic_cpus and gfp & _GFP_DIRECT_RECLAIM:
+            sched.might_resched(self, sched.MIGHT_ALLOC_FILE, sched.MIGHT_ALLOC_LINE)
+
+    def alloc_task_stack(self, node: int = -1) -> fork.TaskStack | None:
+        """alloc_thread_stack_node(): a THREAD_SIZE kernel stack (kernel/fork.py)."""
+        return fork.alloc_thread_stack_node(self, node)
+
+    def free_task_stack(self, stack: fork.TaskStack) -> None:
+        """free_thread_stack()"""
+        fork.free_thread_stack(self, stack)
+
+    def might_sleep(self, file: str, line: int) -> None:
+        """might_sleep() at *file*:*line*: the sleeping-in-atomic report when atomic."""
+        if self._atomic_cpus:
+            sched.might_resched(self, file, line)
+
+    # ------------------------------------------------------------------ execution contexts
+    # (kernel/sched.py: preempt_count, interrupt flag, spinlocks)
+
+    def irq_context(self, cpu: int | None = None) -> AbstractContextManager[None]:
+        """``with m.irq_context(cpu=0):`` a hardirq handler (irq_enter/irq_exit, irqs off)."""
+        return sched.irq_context(self, cpu)
+
+    def nmi_context(self, cpu: int | None = None) -> AbstractContextManager[None]:
+        """``with m.nmi_context():`` an NMI handler (nmi_enter/nmi_exit)."""
+        return sched.nmi_context(self, cpu)
+
+    def softirq_context(self, cpu: int | None = None) -> AbstractContextManager[None]:
+        """``with m.softirq_context(cpu=0):`` a softirq handler (SOFTIRQ_OFFSET, irqs on)."""
+        return sched.softirq_context(self, cpu)
+
+    def bh_disabled(self, cpu: int | None = None) -> AbstractContextManager[None]:
+        """``with m.bh_disabled():`` local_bh_disable() ... local_bh_enable()."""
+        return sched.bh_disabled(self, cpu)
+
+    def preempt_disabled(self, cpu: int | None = None) -> AbstractContextManager[None]:
+        """``with m.preempt_disabled():`` preempt_disable() ... preempt_enable()."""
+        return sched.preempt_disabled(self, cpu)
+
+    def local_irq_disabled(self, cpu: int | None = None) -> AbstractContextManager[None]:
+        """``with m.local_irq_disabled():`` local_irq_save() ... local_irq_restore()."""
+        return sched.local_irq_disabled(self, cpu)
+
+    def spin_lock(self, lock: sched.SpinLock, *, irqsave: bool = False, bh: bool = False,
+                  cpu: int | None = None) -> AbstractContextManager[None]:
+        """``with m.spin_lock(lock):`` spin_lock()/unlock; ``irqsave=True`` for
+        spin_lock_irqsave(), ``bh=True`` for spin_lock_bh()."""
+        return sched.spin_lock(self, lock, irqsave, bh, cpu)
+
+    def preempt_disable(self) -> None:
+        sched.preempt_count_add(self, sched.PREEMPT_OFFSET)
+
+    def preempt_enable(self) -> None:
+        sched.preempt_count_sub(self, sched.PREEMPT_OFFSET)
+
+    def local_irq_disable(self) -> None:
+        sched.set_irqs_off(self, True)
+
+    def local_irq_enable(self) -> None:
+        sched.set_irqs_off(self, False)
+
+    def in_atomic(self) -> bool:
+        """in_atomic(): preempt_count() != 0."""
+        return self.preempt_count[self._cpu] != 0
+
+    def in_irq(self) -> bool:
+        """in_irq() (= in_hardirq())."""
+        return sched.in_hardirq(self)
+
+    def in_hardirq(self) -> bool:
+        return sched.in_hardirq(self)
+
+    def in_softirq(self) -> bool:
+        """in_softirq(): serving a softirq or bottom halves disabled."""
+        return sched.in_softirq(self)
+
+    def in_serving_softirq(self) -> bool:
+        return sched.in_serving_softirq(self)
+
+    def in_nmi(self) -> bool:
+        return sched.in_nmi(self)
+
+    def in_task(self) -> bool:
+        """in_task(): not in NMI, hardirq or softirq-serving context."""
+        return sched.in_task(self)
+
+    def irqs_disabled(self) -> bool:
+        return self.irqs_off[self._cpu]
+
+    def preemptible(self) -> bool:
+        """preemptible(): preempt_count() == 0 and interrupts enabled."""
+        return sched.preemptible(self)
 
     def wakeup_kswapd(self, zone: Zone, gfp: int, order: int, highest_zoneidx: int) -> None:
         """wakeup_kswapd(): raise the node's kswapd order and highest zone."""
@@ -442,9 +653,11 @@ class Machine:
     # ------------------------------------------------------------------ address translation
 
     def page_address(self, pfn: int) -> int | None:
-        """page_address(): the direct-map virtual address of a page; None for highmem."""
+        """page_address(): the direct-map virtual address of a page; for highmem, its
+        kmap() address while it has one (page_address_htable), else None."""
         if pfn >= self.max_low_pfn and self.arch.highmem:
-            return None
+            hm = self.highmem
+            return hm.page_address_htable.get(pfn) if hm is not None else None
         return self.arch.page_offset + (pfn << PAGE_SHIFT) - self.arch.dram_base
 
     def virt_to_pfn(self, addr: int) -> int:
@@ -467,6 +680,8 @@ class Machine:
             # The order-0 pcp hit of get_page_from_freelist() -> rmqueue_pcplist(), inlined:
             # same watermark test, same list, same counters. Anything else (an empty pcp
             # list, a zone below its watermark, a bad page) takes the full path.
+            if self._atomic_cpus:
+                self.might_alloc(gfp)     # prepare_alloc_pages(); the ratelimit hides a repeat
             fp = self._fast_cur.get(gfp)
             if fp is None:
                 fp = self._make_fast_alloc(gfp)

@@ -2033,7 +2033,8 @@ class Slab(SlabAllocator):
         if ac is None:
             raise SlabUsageError(f"kmem_cache_alloc: cache {s.name} was destroyed")
         entry = ac.entry
-        if entry and not s.debug and not gfpflags & _GFP_ZERO and not self._tp_kca.enabled:
+        if entry and not s.debug and not gfpflags & _GFP_ZERO and not self._tp_kca.enabled \
+                and not self.m._atomic_cpus:       # atomic: slab_pre_alloc_hook() checks
             ac.touched = 1
             objp = entry.pop()
             s.live.add(objp)
@@ -2065,7 +2066,8 @@ class Slab(SlabAllocator):
             ac = s.array[self.m._cpu]
             assert ac is not None
             entry = ac.entry
-            if entry and not flags & _GFP_ZERO and not self._tp_kmalloc.enabled:
+            if entry and not flags & _GFP_ZERO and not self._tp_kmalloc.enabled and \
+                    not self.m._atomic_cpus:
                 ac.touched = 1
                 objp = entry.pop()
                 s.live.add(objp)

@@ -380,8 +380,8 @@ class SlabAllocator:
     # ---- kvmalloc (mm/util.c) ----------------------------------------------------------
     def kvmalloc_node(self, size: int, flags: int, node: int = -1) -> int | None:
         """kvmalloc_node(): kmalloc without warnings or retries for sizes above a page.
-        The vmalloc fallback of the kernel joins once the model has vmalloc
-        (``m.vmalloc_node`` then exists); until then a failed kmalloc fails here too."""
+        A failed kmalloc falls back to vmalloc (``m.vmalloc_node``, mm/vmalloc.py) with the
+        caller's flags and huge mappings allowed, as 6.12 does."""
         kflags = flags
         if size > _PAGE_SIZE:
             kflags |= _GFP_NOWARN
@@ -394,7 +394,9 @@ class SlabAllocator:
         vmalloc_node = getattr(self.m, "vmalloc_node", None)
         if vmalloc_node is None:
             return None
-        got: int | None = vmalloc_node(size, node)
+        # __vmalloc_node_range(size, 1, VMALLOC_START, VMALLOC_END, flags, PAGE_KERNEL,
+        #                      VM_ALLOW_HUGE_VMAP, node, caller)
+        got: int | None = vmalloc_node(size, node, flags, 0x400)
         return got
 
     def kvmalloc(self, size: int, flags: int) -> int | None:
@@ -407,7 +409,7 @@ class SlabAllocator:
         """kvfree(): vfree() for vmalloc addresses, kfree() otherwise."""
         is_vmalloc = getattr(self.m, "is_vmalloc_addr", None)
         if addr is not None and is_vmalloc is not None and is_vmalloc(addr):
-            self.m.vfree(addr)  # type: ignore[attr-defined]
+            self.m.vfree(addr)
             return
         self.kfree(addr)
 

@@ -736,7 +736,8 @@ class Slub(SlabAllocator):
         """kmem_cache_alloc(): the lockless per-CPU fast path, else ___slab_alloc()."""
         c = s.cpu_slab[self.m._cpu]
         fl = c.freelist
-        if fl and not self._tp_kca.enabled and not gfpflags & _GFP_ZERO:
+        if fl and not self._tp_kca.enabled and not gfpflags & _GFP_ZERO and \
+                not self.m._atomic_cpus:       # atomic: slab_pre_alloc_hook() checks
             obj = fl.pop()
             s.live.add(obj)
             return obj
@@ -767,7 +768,8 @@ class Slub(SlabAllocator):
                         orig_size: int) -> int | None:
         """slab_alloc_node(): pre-alloc hook, fast or slow path, post-alloc hook."""
         m = self.m
-        m.might_alloc(gfpflags)
+        if m._atomic_cpus:
+            m.might_alloc(gfpflags)
         c = s.cpu_slab[m._cpu]
         obj: int | None
         if c.freelist and c.slab is not None and (node == -1 or c.slab.node == node):
@@ -981,7 +983,7 @@ class Slub(SlabAllocator):
     def kmalloc(self, size: int, flags: int) -> int | None:
         """kmalloc(): a kmalloc-* object, or pages above KMALLOC_MAX_CACHE_SIZE."""
         if 0 < size <= KMALLOC_MAX_CACHE_SIZE and not self._tp_kmalloc.enabled and \
-                not flags & _KMALLOC_SLOW_BITS:
+                not flags & _KMALLOC_SLOW_BITS and not self.m._atomic_cpus:
             # the CPU-slab fast path of a normal kmalloc cache, inlined
             s = self._kmalloc_by_size[0][size]
             assert s is not None
@@ -1010,7 +1012,7 @@ class Slub(SlabAllocator):
         s = self._kmalloc_by_size[kmalloc_type(flags)][size]
         assert s is not None
         if not s.debug and not self._tp_kmalloc.enabled and node == -1 and \
-                not flags & _GFP_ZERO:
+                not flags & _GFP_ZERO and not m._atomic_cpus:
             c = s.cpu_slab[m._cpu]
             fl = c.freelist
             if fl:

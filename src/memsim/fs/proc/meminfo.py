@@ -5,7 +5,7 @@ si_mem_available() (mm/show_mem.c), vm_commit_limit() (mm/util.c), hugetlb_repor
 direct map it reports (init_mem_mapping(), arch/x86/mm/init.c, init_64.c, init_32.c).
 
 Values come from the model's counters (mm/vmstat.py readers) and globals; a line whose
-subsystem is not modelled yet (swap, zswap, vmalloc, hugetlb pools, block-device cache …)
+subsystem is not modelled yet (swap, zswap, hugetlb pools, block-device cache …)
 reads the kernel counter that would carry it where the model has one, and 0 otherwise.
 
 Mirrors Linux 6.12; /proc formats of 6.18 (the line set of the real 6.18 x86-64 sample:
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from memsim.arch import PAGE_SHIFT, PAGE_SIZE, SZ_1G, SZ_1M
 from memsim.include.vmstat_items import NodeStatItem, VmEventItem, ZoneStatItem
+from memsim.mm.vmalloc import vmalloc_nr_pages
 from memsim.mm.vmstat import (
     HPAGE_PMD_ORDER,
     global_node_page_state,
@@ -550,8 +551,7 @@ def meminfo_proc_show(m: Machine) -> str:
         # SIM: vm_committed_as is not maintained yet (no mmap accounting): 0.
         show_val_kb("Committed_AS:   ", int(getattr(m, "vm_committed_as", 0))),
         f"VmallocTotal:   {(vmalloc_end - vmalloc_start) >> 10:8d} kB\n",
-        # SIM: vmalloc is not modelled yet: vmalloc_nr_pages() is 0.
-        show_val_kb("VmallocUsed:    ", int(getattr(m, "nr_vmalloc_pages", 0))),
+        show_val_kb("VmallocUsed:    ", vmalloc_nr_pages(m)),
         show_val_kb("VmallocChunk:   ", 0),
         # SIM: pcpu_nr_pages() is the first chunk only (no dynamic percpu chunks yet).
         show_val_kb("Percpu:         ", m.percpu_first_chunk_bytes >> PAGE_SHIFT),

@@ -18,7 +18,7 @@ Renderer = Callable[["Machine"], str]
 
 def _files() -> dict[str, Renderer]:
     from memsim.fs.proc import meminfo
-    from memsim.mm import vmstat
+    from memsim.mm import vmalloc, vmstat
     return {
         "buddyinfo": vmstat.frag_show,
         "pagetypeinfo": vmstat.pagetypeinfo_show,
@@ -26,6 +26,7 @@ def _files() -> dict[str, Renderer]:
         "vmstat": vmstat.vmstat_show,
         "meminfo": meminfo.meminfo_proc_show,
         "slabinfo": lambda m: m.slab.slabinfo_show(),
+        "vmallocinfo": vmalloc.vmallocinfo_show,
         "sys/kernel/debug/extfrag/unusable_index": vmstat.unusable_show,
         "sys/kernel/debug/extfrag/extfrag_index": vmstat.extfrag_show,
     }
