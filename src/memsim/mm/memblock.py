@@ -84,9 +84,17 @@ class Memblock:
 
     def memblock_remove(self, base: int, size: int) -> None:
         """memblock_remove(): cut a range out of ``memory``."""
+        self._remove_range(self.memory, base, size)
+
+    def memblock_phys_free(self, base: int, size: int) -> None:
+        """memblock_phys_free(): give a reserved range back (cut it out of ``reserved``)."""
+        self._remove_range(self.reserved, base, size)
+
+    def _remove_range(self, t: MemblockType, base: int, size: int) -> None:
+        # memblock_remove_range(): isolate [base, base + size) and drop it.
         end = base + size
         out: list[MemblockRegion] = []
-        for r in self.memory.regions:
+        for r in t.regions:
             if r.end <= base or r.base >= end:
                 out.append(r)
                 continue
@@ -94,7 +102,7 @@ class Memblock:
                 out.append(MemblockRegion(r.base, base - r.base, r.flags, r.nid))
             if r.end > end:
                 out.append(MemblockRegion(end, r.end - end, r.flags, r.nid))
-        self.memory.regions = out
+        t.regions = out
 
     def set_node(self, base: int, size: int, nid: int) -> None:
         """memblock_set_node(): assign a node to the memory in ``[base, base + size)``."""

@@ -131,13 +131,15 @@ def reserve_memmap_and_percpu(m: Machine, mb: Memblock) -> None:
             from memsim.errors import ConfigError
             raise ConfigError("mem: too small to hold the memmap")
         memmap_pages += size >> PAGE_SHIFT
-        # pcpu_embed_first_chunk(): one unit per possible CPU of the node
-        ncpu = len(node.cpus)
-        if ncpu:
-            mb.memblock_phys_alloc_range(ncpu * arch.percpu_unit, PAGE_SIZE, end=lowmem_end,
-                                         nid=node.node_id)
     m.nr_memmap_boot_pages = memmap_pages
-    m.percpu_first_chunk_bytes = m.nr_cpus * arch.percpu_unit
+    # setup_per_cpu_areas() -> pcpu_embed_first_chunk(): one area per node, one unit per CPU
+    from memsim.mm.percpu import pcpu_embed_first_chunk
+    ai = pcpu_embed_first_chunk(m, mb, lowmem_end)
+    for gi in ai.groups:            # per_cpu_ptr_to_phys() of each CPU's unit
+        for i, cpu in enumerate(gi.cpu_map):
+            if cpu is not None:
+                m.percpu_unit_phys[cpu] = gi.phys + i * ai.unit_size
+    m.percpu_first_chunk_bytes = ai.size_sum * sum(g.nr_units for g in ai.groups)
 
 
 def build_nodes_and_zones(m: Machine, mb: Memblock) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from memsim.arch import PAGE_SHIFT, PAGE_SIZE, SZ_1G, SZ_1M
 from memsim.include.vmstat_items import NodeStatItem, VmEventItem, ZoneStatItem
+from memsim.mm.percpu import pcpu_nr_pages
 from memsim.mm.vmalloc import vmalloc_nr_pages
 from memsim.mm.vmstat import (
     HPAGE_PMD_ORDER,
@@ -553,8 +554,7 @@ def meminfo_proc_show(m: Machine) -> str:
         f"VmallocTotal:   {(vmalloc_end - vmalloc_start) >> 10:8d} kB\n",
         show_val_kb("VmallocUsed:    ", vmalloc_nr_pages(m)),
         show_val_kb("VmallocChunk:   ", 0),
-        # SIM: pcpu_nr_pages() is the first chunk only (no dynamic percpu chunks yet).
-        show_val_kb("Percpu:         ", m.percpu_first_chunk_bytes >> PAGE_SHIFT),
+        show_val_kb("Percpu:         ", pcpu_nr_pages(m)),
     ]
     if spec.thp:
         out += [
