@@ -98,6 +98,11 @@ def test_cli_run_tour(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Validators: free lists, pcp lists and counters consistent." in out
     assert "== The slab layer (SLUB) ==" in out and "  SLAB: tour_obj " in out
     assert "BUG tour_dbg (" in out and "Validators: consistent after the slab tour." in out
+    assert "== Execution contexts: who may sleep ==" in out
+    assert "kmalloc(GFP_KERNEL) under the spinlock: BUG: sleeping function called" in out
+    assert "== vmalloc: virtually contiguous memory ==" in out and "+ 1 guard page" in out
+    assert "== High memory ==" in out and "x86_64 has no high memory" in out
+    assert "== Kernel stacks ==" in out and "KernelStack in meminfo: " in out
 
 
 def test_cli_slab_options(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Any
 
 from memsim.errors import MemsimError
 from memsim.include.gfp import (
@@ -236,10 +237,228 @@ def tour_slab(m: Machine, out: Printer) -> None:
     out("\nValidators: consistent after the slab tour.")
 
 
+def _first_bug(m: Machine, mark: int) -> str:
+    lines = m.log.since(mark).splitlines()
+    return next((ln for ln in lines if ln.startswith(("BUG:", "kernel BUG at"))),
+                "(no report)")
+
+
+def tour_contexts(m: Machine, out: Printer) -> None:
+    """Execution contexts: sleeping in atomic context caught, GFP_ATOMIC fine, spinlocks."""
+    from memsim.kernel import sched
+
+    out("\n== Execution contexts: who may sleep ==")
+    pc = m.preempt_count
+
+    def step() -> None:
+        # SIM: __might_resched() reports at most once per HZ; let a second pass per case.
+        m.clock_ns += 1_100_000_000
+
+    step()
+    mark = m.log.mark()
+    with m.irq_context(cpu=0):
+        out(f"  in irq_context(cpu=0): preempt_count {pc[0]:#x}, in_atomic() "
+            f"{int(m.in_atomic())}, in_hardirq() {int(m.in_hardirq())}, irqs_disabled() "
+            f"{int(m.irqs_disabled())}")
+        p = m.kmalloc(64, GFP_KERNEL)
+    out(f"  kmalloc(64, GFP_KERNEL) in the interrupt handler -> "
+        f"{'an object' if p is not None else 'None'}, and dmesg says:")
+    report = m.log.since(mark).splitlines()
+    for line in report[:3]:
+        out(f"    {line}")
+    m.kfree(p)
+    step()
+    mark = m.log.mark()
+    with m.irq_context(cpu=0):
+        p = m.kmalloc(64, GFP_ATOMIC)
+        q = m.alloc_pages(GFP_ATOMIC, 0)
+    out(f"  kmalloc(64, GFP_ATOMIC) and alloc_pages(GFP_ATOMIC, 0) in the handler: "
+        f"{'ok' if p is not None and q is not None else 'failed'}, "
+        f"{len(m.log.since(mark).splitlines())} dmesg lines")
+    m.kfree(p)
+    if q is not None:
+        m.free_pages_pfn(q, 0)
+    lock = sched.SpinLock("tour_lock")
+    step()
+    mark = m.log.mark()
+    with m.spin_lock(lock, cpu=1):
+        out(f"  spin_lock(tour_lock) on CPU 1: preempt_count {pc[1]:#x}, owner {lock.owner}, "
+            f"owner_cpu {lock.owner_cpu}")
+        m.current_cpu = 1
+        p = m.kmalloc(64, GFP_KERNEL)
+        m.current_cpu = 0
+    out(f"  kmalloc(GFP_KERNEL) under the spinlock: {_first_bug(m, mark)}")
+    m.kfree(p)
+    step()
+    mark = m.log.mark()
+    with m.softirq_context(cpu=0):
+        out(f"  softirq_context: preempt_count {pc[0]:#x}, in_softirq() "
+            f"{int(m.in_softirq())}, in_interrupt() {int(m.in_interrupt())}")
+        v = m.vmalloc(8192)
+    out(f"  vmalloc(8192) from a softirq: {_first_bug(m, mark)} (BUG_ON(in_interrupt()); "
+        f"returned {v})")
+    step()
+    mark = m.log.mark()
+    with m.spin_lock(sched.SpinLock("tour_vlock")):
+        v = m.vmalloc(8192)
+    out(f"  vmalloc(8192) under a spinlock: {_first_bug(m, mark)}")
+    m.vfree(v)
+    out(f"  back in process context: preempt_count {pc[0]:#x}/{pc[1]:#x}, "
+        f"in_atomic() {int(m.in_atomic())}")
+    m.validate()
+
+
+def tour_vmalloc(m: Machine, out: Printer) -> None:
+    """vmalloc: areas, guard pages, /proc/vmallocinfo, lazy purge, TLB cost vs kmalloc."""
+    out("\n== vmalloc: virtually contiguous memory ==")
+    st = m.vmalloc_state
+    out(f"VMALLOC range {st.vmalloc_start:#x}-{st.vmalloc_end:#x} "
+        f"({(st.vmalloc_end - st.vmalloc_start) >> 30} GiB)")
+    free0 = m.nr_free_pages() + m.nr_pcp_pages()
+    addrs: list[int | None] = []
+    for n in (4096, 3 * 4096 + 1, 1 << 20):
+        addrs.append(m.vmalloc(n))
+    taken = free0 - m.nr_free_pages() - m.nr_pcp_pages()
+    for a in addrs:
+        assert a is not None
+        area = st.find_vm_area(a)
+        out(f"  vmalloc({area.requested_size:7d}) at {a:#x}: {area.nr_pages} pages + "
+            f"{(area.size >> 12) - area.nr_pages} guard page, area {area.size} bytes")
+    a1 = addrs[0]
+    assert a1 is not None
+    guard = m.vmalloc_pte_walk(a1 + 4096)
+    out(f"  page-table walk at the guard page {a1 + 4096:#x}: present={guard.present} "
+        f"level={guard.level}")
+    out(f"  pages taken from the buddy allocator: {taken} (data pages, the pages arrays "
+        "and vm_structs)")
+    out("  /proc/vmallocinfo:")
+    starts = tuple(f"{a:#x}-" for a in addrs if a is not None)
+    for line in m.proc("vmallocinfo").splitlines():
+        if line.startswith(starts):
+            out(f"    {line}")
+    big = addrs[2]
+    assert big is not None
+    pfns = [m.vmalloc_to_page(big + (i << 12)) for i in range(256)]
+    runs = sum(1 for i, p in enumerate(pfns) if i == 0 or p != (pfns[i - 1] or 0) + 1)
+    kp = m.kmalloc(1 << 20, GFP_KERNEL)
+    kpfn = m.virt_to_pfn(kp) if kp is not None else 0
+    out(f"  1 MiB by vmalloc: 256 PTEs (256 TLB entries), {runs} physical run(s); "
+        f"by kmalloc: one run from pfn {kpfn:#x}, mapped by "
+        f"{len({(kpfn + i) >> 9 for i in range(256)})} direct-map 2 MiB TLB entry(ies)")
+    m.kfree(kp)
+    purges0, lazy0 = st.nr_purges, len(st.purge_list)
+    for a in addrs:
+        m.vfree(a)
+    out(f"  vfree x3: {len(st.purge_list) - lazy0} areas wait on the lazy purge list "
+        f"({st.vmap_lazy_nr} pages, threshold lazy_max_pages() = {st.lazy_max_pages()})")
+    n = st.purge_vmap_area_lazy()
+    out(f"  purge_vmap_area_lazy(): {n} areas returned with one TLB flush "
+        f"(purges {purges0} -> {st.nr_purges})")
+    m.validate()
+
+
+def tour_highmem(m: Machine, out: Printer) -> None:
+    """High memory: kmap/kunmap, the pkmap flush, kmap_local on 32-bit machines."""
+    out("\n== High memory ==")
+    hm = m.highmem
+    if not m.arch.highmem or hm is None:
+        out(f"  {m.arch.name} has no high memory: a {m.arch.bits}-bit kernel maps all RAM in "
+            f"its direct map (max_low_pfn {m.max_low_pfn:#x} covers every page), so "
+            "page_address() works for every page and kmap() returns it.")
+        return
+    from memsim.include.gfp import GFP_HIGHUSER
+    lay = hm.layout
+    low_mib = ((m.max_low_pfn << 12) - m.arch.dram_base) >> 20
+    out(f"  lowmem ends at pfn {m.max_low_pfn:#x} ({low_mib} MiB of lowmem); "
+        f"pkmap area at {lay.pkmap_base:#x} with LAST_PKMAP={lay.last_pkmap} slots")
+    pfn = m.alloc_pages(GFP_HIGHUSER, 0)
+    assert pfn is not None
+    out(f"  alloc_pages(GFP_HIGHUSER, 0) -> pfn {pfn:#x} in {m.page_zone(pfn).name}; "
+        f"page_address() = {m.page_address(pfn)}")
+    va = m.kmap(pfn)
+    out(f"  kmap() -> {va:#x}; page_address() now {m.page_address(pfn):#x}")
+    m.kunmap(pfn)
+    out(f"  kunmap(): slot kept until a flush, page_address() still "
+        f"{m.page_address(pfn):#x}")
+    pages = [p for p in (m.alloc_pages(GFP_HIGHUSER, 0) for _ in range(lay.last_pkmap))
+             if p is not None]
+    flushes = hm.nr_pkmap_flushes
+    for p in pages:
+        m.kmap(p)
+        m.kunmap(p)
+    out(f"  kmap+kunmap of {len(pages)} more pages: pkmap flushes {flushes} -> "
+        f"{hm.nr_pkmap_flushes}; page_address() of the first page now "
+        f"{m.page_address(pfn)}")
+    q = pages[0]
+    a = m.kmap_local_page(pfn)
+    b = m.kmap_local_page(q)
+    assert a is not None and b is not None
+    out(f"  kmap_local_page() x2 on CPU {m.current_cpu}: {a:#x}, {b:#x} (fixmap slots, "
+        f"stack depth {len(hm.kmap_ctrl[m.current_cpu])})")
+    m.kunmap_local(b)
+    m.kunmap_local(a)
+    for p in [pfn, *pages]:
+        m.free_pages_pfn(p, 0)
+    mi = {ln.split(":")[0]: ln.split(":")[1].strip() for ln in m.proc("meminfo").splitlines()}
+    out(f"  meminfo: HighTotal {mi.get('HighTotal')}, HighFree {mi.get('HighFree')}, "
+        f"LowTotal {mi.get('LowTotal')}, LowFree {mi.get('LowFree')}")
+    m.validate()
+
+
+def tour_stacks(m: Machine, out: Printer) -> None:
+    """Kernel stacks: THREAD_SIZE, where they come from, KernelStack in meminfo."""
+    out("\n== Kernel stacks ==")
+
+    def kstack() -> str:
+        line = next(ln for ln in m.proc("meminfo").splitlines()
+                    if ln.startswith("KernelStack:"))
+        return " ".join(line.split()[1:])
+
+    before = kstack()
+    stacks = [s for s in (m.alloc_task_stack() for _ in range(4)) if s is not None]
+    s0 = stacks[0]
+    where = "a vmalloc area with guard pages (CONFIG_VMAP_STACK)" if getattr(
+        s0, "vmap", False) else f"an order-{s0.order} block of the page allocator"
+    out(f"  {len(stacks)} task stacks of THREAD_SIZE {s0.size} bytes, each from {where}")
+    out(f"  first at {getattr(s0, 'addr', 0):#x}, backing pfn {s0.pfn:#x}")
+    out(f"  KernelStack in meminfo: {before} -> {kstack()}")
+    for s in stacks:
+        m.free_task_stack(s)
+    out(f"  after freeing them: {kstack()}")
+    m.validate()
+
+
+def tour_percpu(m: Machine, out: Printer) -> None:
+    """Per-CPU data: alloc_percpu, one copy per CPU, Percpu in meminfo."""
+    out("\n== Per-CPU data ==")
+    # the per-CPU allocator (mm/percpu.py) may not be bound on every build of the model
+    pcpu: Any = m
+    alloc, free = pcpu.alloc_percpu, pcpu.free_percpu
+
+    def percpu() -> str:
+        line = next((ln for ln in m.proc("meminfo").splitlines()
+                     if ln.startswith("Percpu:")), "Percpu: ?")
+        return " ".join(line.split()[1:])
+
+    before = percpu()
+    ptrs = [alloc(64, 8) for _ in range(64)]
+    out(f"  64 x alloc_percpu(64 bytes): Percpu {before} -> {percpu()} "
+        f"({m.nr_cpus} copies each)")
+    for p in ptrs:
+        free(p)
+    out(f"  free_percpu x64: Percpu {percpu()}")
+
+
 SCENARIOS: dict[str, Callable[[Machine, Printer], None]] = {
     "buddy": tour_buddy,
     "slab": tour_slab,
+    "contexts": tour_contexts,
+    "vmalloc": tour_vmalloc,
+    "highmem": tour_highmem,
+    "stacks": tour_stacks,
 }
+if hasattr(Machine, "alloc_percpu"):
+    SCENARIOS["percpu"] = tour_percpu
 
 
 def run_scenario(m: Machine, name: str, quiet: bool = False) -> None:

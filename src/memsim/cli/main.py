@@ -35,6 +35,8 @@ SUBCMDS: tuple[SubCmd, ...] = (
     SubCmd("replay", "replay", "replay a captured kmem ftrace trace into a machine and "
                                "summarise it"),
     SubCmd("bench", "bench", "run the performance benchmarks"),
+    SubCmd("explain-alloc", "explain_alloc", "which allocation API fits a request? run it "
+                                             "with every candidate and compare"),
 )
 
 

@@ -1,0 +1,52 @@
+"""The tour steps added with vmalloc, highmem, contexts and stacks read the model back."""
+
+from __future__ import annotations
+
+import pytest
+
+from memsim.machine import Machine
+from memsim.scenarios import tour_contexts, tour_highmem, tour_percpu, tour_stacks, tour_vmalloc
+
+
+def _run(m: Machine, fn: object) -> str:
+    lines: list[str] = []
+    fn(m, lines.append)  # type: ignore[operator]
+    return "\n".join(lines)
+
+
+def test_contexts_step() -> None:
+    m = Machine.boot(mem="1G")
+    out = _run(m, tour_contexts)
+    assert "in irq_context(cpu=0): preempt_count 0x10000, in_atomic() 1" in out
+    assert "GFP_ATOMIC, 0) in the handler: ok, 0 dmesg lines" in out
+    assert out.count("BUG: sleeping function called from invalid context") == 3
+    assert not m.in_atomic()
+
+
+def test_vmalloc_step() -> None:
+    m = Machine.boot(mem="1G")
+    out = _run(m, tour_vmalloc)
+    assert "vmalloc(   4096) at 0xffffc90000000000: 1 pages + 1 guard page, area 8192" in out
+    assert "present=False level=None" in out
+    assert "pages=256 vmalloc N0=256" in out
+    assert "purge_vmap_area_lazy(): 3 areas returned with one TLB flush" in out
+
+
+@pytest.mark.parametrize("arch", ["i386", "x86_64"])
+def test_highmem_and_stacks_steps(arch: str) -> None:
+    m = Machine.boot(arch=arch, mem="2G")
+    out = _run(m, tour_highmem) + _run(m, tour_stacks)
+    if arch == "i386":
+        assert "in HighMem; page_address() = None" in out
+        assert "pkmap flushes 0 -> 1" in out and "first page now None" in out
+        assert "THREAD_SIZE 8192 bytes" in out
+    else:
+        assert "x86_64 has no high memory" in out
+        assert "THREAD_SIZE 16384 bytes" in out
+    assert "after freeing them: 0 kB" in out
+
+
+@pytest.mark.skipif(not hasattr(Machine, "alloc_percpu"), reason="mm/percpu.py not bound yet")
+def test_percpu_step() -> None:
+    out = _run(Machine.boot(mem="1G"), tour_percpu)
+    assert "64 x alloc_percpu(64 bytes)" in out
