@@ -30,6 +30,7 @@ from memsim.include.gfp import (
     __GFP_DMA,
     __GFP_HIGHMEM,
     __GFP_ZERO,
+    GFP_KERNEL,
     gfp_migratetype,
     gfp_zone_bits,
 )
@@ -45,6 +46,7 @@ from memsim.include.vmstat_items import NR_VM_EVENT_ITEMS, NodeStatItem, NumaSta
 from memsim.kernel import fork, sched
 from memsim.kernel.printk import LOGLEVEL_INFO, KernelLog
 from memsim.mm import highmem, maccess, page_alloc
+from memsim.mm import percpu as mm_percpu
 from memsim.mm.debug import Debug
 from memsim.mm.maccess import KaddrResolver
 from memsim.mm.memblock import Memblock
@@ -133,6 +135,13 @@ class Machine:
         self.totalreserve_pages = 0
         self.nr_memmap_boot_pages = 0
         self.percpu_first_chunk_bytes = 0
+        #: physical address of each CPU's unit of the first per-cpu chunk (mm/mm_init.py)
+        self.percpu_unit_phys: dict[int, int] = {}
+        #: the first chunk's layout (mm/percpu.py PcpuAllocInfo), set by mm_init at boot
+        self.pcpu_alloc_info: Any = None
+        #: kernel stacks: the per-CPU cache of freed vmap stacks and the IRQ stacks
+        #: (kernel/fork.py, arch_x86/irq.py), set up on first use
+        self.kernel_stacks: fork.KernelStacks | None = None
         self.kernel_init_range = (0, 0)
         self.boot_allocated_pages = 0
         self.pageblock_order = self.arch.pageblock_order
@@ -354,6 +363,7 @@ class Machine:
         self.slab.kmem_cache_init()
         from memsim.mm.vmalloc import vmalloc_init
         vmalloc_init(self)
+        mm_percpu.percpu_init(self)
 
     # the slab API (mm/slab_common.py documents each); bound to self.slab at boot
     kmem_cache_create: Callable[..., Any]
@@ -457,6 +467,91 @@ class Machine:
         """The init_mm page-table entry for a vmalloc address (mm/vmalloc.py PteWalk)."""
         return self.vmalloc_state.pte_walk(addr)
 
+    # ---- per-CPU data (mm/percpu.py); ``m.percpu`` is set up after vmalloc at boot
+    percpu: Any
+
+    def percpu_state(self) -> mm_percpu.Percpu:
+        """The allocator state (``m.percpu``), typed."""
+        st: mm_percpu.Percpu = self.percpu
+        return st
+
+    def alloc_percpu(self, size: int, align: int = 0) -> int | None:
+        """__alloc_percpu(): *size* bytes in every CPU's unit (GFP_KERNEL); a __percpu
+        pointer (a cookie for per_cpu_ptr) or None."""
+        return self.percpu_state().pcpu_alloc(size, align, False, GFP_KERNEL)
+
+    def alloc_percpu_gfp(self, size: int, align: int, gfp: int) -> int | None:
+        """__alloc_percpu_gfp(): GFP_KERNEL, or a non-sleeping GFP that only uses
+        populated pages."""
+        return self.percpu_state().pcpu_alloc(size, align, False, gfp)
+
+    def alloc_reserved_percpu(self, size: int, align: int) -> int | None:
+        """__alloc_reserved_percpu(): from the first chunk's reserved (module) area."""
+        return self.percpu_state().pcpu_alloc(size, align, True, GFP_KERNEL)
+
+    def free_percpu(self, ptr: int | None) -> None:
+        """free_percpu()"""
+        self.percpu_state().free_percpu(ptr)
+
+    def per_cpu_ptr(self, ptr: int | mm_percpu.PerCpuVar, cpu: int) -> int:
+        """per_cpu_ptr(ptr, cpu) / &per_cpu(var, cpu): the CPU's copy's kernel address."""
+        return mm_percpu.per_cpu_ptr(self, ptr, cpu)
+
+    def DEFINE_PER_CPU(self, name: str, size: int) -> mm_percpu.PerCpuVar:
+        """DEFINE_PER_CPU(): a *size*-byte variable in the static per-CPU area."""
+        return self.percpu_state().define_per_cpu(name, size)
+
+    define_per_cpu = DEFINE_PER_CPU
+
+    def per_cpu(self, var: mm_percpu.PerCpuVar | int, cpu: int, size: int | None = None) -> int:
+        """per_cpu(var, cpu) as a value (little-endian, the variable's size)."""
+        return mm_percpu.per_cpu_read(self, var, cpu, size)
+
+    def per_cpu_write(self, var: mm_percpu.PerCpuVar | int, cpu: int, val: int,
+                      size: int | None = None) -> None:
+        """per_cpu(var, cpu) = val"""
+        mm_percpu.per_cpu_write(self, var, cpu, val, size)
+
+    def this_cpu_ptr(self, var: mm_percpu.PerCpuVar | int) -> int:
+        """this_cpu_ptr() (checks preemption, as CONFIG_DEBUG_PREEMPT does)."""
+        return mm_percpu.this_cpu_ptr(self, var)
+
+    def this_cpu_read(self, var: mm_percpu.PerCpuVar | int, size: int | None = None) -> int:
+        return mm_percpu.this_cpu_read(self, var, size)
+
+    def this_cpu_write(self, var: mm_percpu.PerCpuVar | int, val: int,
+                       size: int | None = None) -> None:
+        mm_percpu.this_cpu_write(self, var, val, size)
+
+    def this_cpu_add(self, var: mm_percpu.PerCpuVar | int, val: int,
+                     size: int | None = None) -> None:
+        mm_percpu.this_cpu_add(self, var, val, size)
+
+    # m.__this_cpu_read/_write/_add are attached after the class (a __name in this class
+    # body would be mangled); they report a preemptible caller (CONFIG_DEBUG_PREEMPT).
+
+    def get_cpu(self) -> int:
+        """get_cpu(): preempt_disable() and the current CPU."""
+        return mm_percpu.get_cpu(self)
+
+    def put_cpu(self) -> None:
+        """put_cpu(): preempt_enable()."""
+        mm_percpu.put_cpu(self)
+
+    def get_cpu_var(self, var: mm_percpu.PerCpuVar | int) -> int:
+        """get_cpu_var(): preempt_disable(); the address of this CPU's copy."""
+        return mm_percpu.get_cpu_var(self, var)
+
+    def put_cpu_var(self, var: mm_percpu.PerCpuVar | int) -> None:
+        mm_percpu.put_cpu_var(self, var)
+
+    def smp_processor_id(self) -> int:
+        """smp_processor_id() with CONFIG_DEBUG_PREEMPT's preemptible-caller report."""
+        return mm_percpu.smp_processor_id(self)
+
+    def raw_smp_processor_id(self) -> int:
+        return self._cpu
+
     def kernel_read(self, addr: int, n: int) -> bytes:
         """Read *n* bytes of kernel memory at virtual address *addr* (mm/maccess.py)."""
         return maccess.kernel_read(self, addr, n)
@@ -512,13 +607,33 @@ class Machine:
         if self._atomic_cpus and gfp & _GFP_DIRECT_RECLAIM:
             sched.might_resched(self, sched.MIGHT_ALLOC_FILE, sched.MIGHT_ALLOC_LINE)
 
-    def alloc_task_stack(self, node: int = -1) -> fork.TaskStack | None:
-        """alloc_thread_stack_node(): a THREAD_SIZE kernel stack (kernel/fork.py)."""
-        return fork.alloc_thread_stack_node(self, node)
+    def alloc_task_stack(self, node: int = -1, *,
+                         thread_info_on_stack: bool = False) -> fork.TaskStack | None:
+        """alloc_thread_stack_node(): a THREAD_SIZE kernel stack (kernel/fork.py); vmap'd
+        on x86_64/arm64, pages elsewhere; ``thread_info_on_stack=True`` for the 2.6-era
+        layout (struct thread_info at the bottom of the stack, no VMAP_STACK)."""
+        return fork.alloc_thread_stack_node(self, node,
+                                            thread_info_on_stack=thread_info_on_stack)
 
     def free_task_stack(self, stack: fork.TaskStack) -> None:
-        """free_thread_stack()"""
+        """free_thread_stack(): vmap stacks go to the per-CPU cache of two, else vfree."""
         fork.free_thread_stack(self, stack)
+
+    def irq_stack(self, cpu: int | None = None, softirq: bool = False) -> fork.TaskStack:
+        """The per-CPU hardirq stack (``softirq=True``: the softirq stack, the same one on
+        x86_64) of *cpu*, default this CPU (arch_x86/irq.py; x86 only)."""
+        from memsim.arch_x86 import irq
+        return irq.irq_stack(self, cpu, softirq)
+
+    def current_irq_stack(self) -> fork.TaskStack | None:
+        """The IRQ stack the current context runs on: this CPU's hardirq stack in hardirq
+        context, its softirq stack while serving a softirq, else None (a task stack)."""
+        pc = self.preempt_count[self._cpu]
+        if pc & sched.HARDIRQ_MASK:
+            return self.irq_stack()
+        if pc & sched.SOFTIRQ_OFFSET:           # serving a softirq
+            return self.irq_stack(softirq=True)
+        return None
 
     def might_sleep(self, file: str, line: int) -> None:
         """might_sleep() at *file*:*line*: the sleeping-in-atomic report when atomic."""
@@ -887,3 +1002,9 @@ class Machine:
     def __repr__(self) -> str:
         return (f"<Machine {self.arch.name} {self.config.mem_bytes >> 20}M "
                 f"cpus={self.nr_cpus} nodes={self.nr_nodes}>")
+
+
+# __this_cpu_*(): set outside the class body, where the names are not mangled
+setattr(Machine, "__this_cpu_read", mm_percpu.this_cpu_read_nocheck)
+setattr(Machine, "__this_cpu_write", mm_percpu.this_cpu_write_nocheck)
+setattr(Machine, "__this_cpu_add", mm_percpu.this_cpu_add_nocheck)

@@ -249,3 +249,22 @@ def test_sleeping_in_atomic_and_vfree_from_irq(m: Machine) -> None:
     assert "mm/vmalloc.c:3419" not in m.dmesg()
     m.vfree(None)                       # process context: the deferred free runs
     assert m.vmalloc_to_page(a) is None and m.vmalloc_state.nr_vmalloc_pages == 0
+
+
+def test_vmalloc_and_vunmap_in_interrupt_are_bugs() -> None:
+    m = Machine.boot(mem="1G", cpus=2)
+    with m.irq_context(cpu=0):
+        mark = m.log.mark()
+        assert m.vmalloc(8192) is None
+        text = m.log.since(mark)
+    assert "kernel BUG at mm/vmalloc.c:3177!" in text
+    p = m.alloc_pages(GFP_KERNEL, 0)
+    assert p is not None
+    addr = m.vmap([p])
+    assert addr is not None
+    with m.softirq_context(cpu=0):
+        mark = m.log.mark()
+        m.vunmap(addr)
+        assert "kernel BUG at mm/vmalloc.c:3466!" in m.log.since(mark)
+    assert m.vmalloc_to_pfn(addr) == p                 # nothing was unmapped
+    m.vunmap(addr)

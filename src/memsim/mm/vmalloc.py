@@ -322,6 +322,9 @@ class Vmalloc:
                          end: int, node: int, gfp: int, caller: str) -> VmStruct | None:
         """__get_vm_area_node(): a vm_struct and its vmap_area (guard page included)."""
         m = self.m
+        if m.in_interrupt():
+            m.debug.vm_bug_on("mm/vmalloc.c", 3177)     # BUG_ON(in_interrupt())
+            return None
         requested = size
         size = _align(size, 1 << shift)
         if not size:
@@ -538,6 +541,9 @@ class Vmalloc:
     def vunmap(self, addr: int) -> None:
         """vunmap(): release a vmap() mapping (the pages stay with their owner)."""
         m = self.m
+        if m.in_interrupt():
+            m.debug.vm_bug_on("mm/vmalloc.c", 3466)     # BUG_ON(in_interrupt())
+            return
         might_sleep(m, VUNMAP_MIGHT_SLEEP_LINE)
         if not addr:
             return
