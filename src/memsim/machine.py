@@ -673,6 +673,16 @@ class Machine:
         spin_lock_irqsave(), ``bh=True`` for spin_lock_bh()."""
         return sched.spin_lock(self, lock, irqsave, bh, cpu)
 
+    def mutex_lock(self, lock: sched.Mutex) -> None:
+        """mutex_lock(): may sleep (the report in atomic context); refuses to deadlock."""
+        sched.mutex_lock(self, lock)
+
+    def mutex_trylock(self, lock: sched.Mutex) -> bool:
+        return sched.mutex_trylock(self, lock)
+
+    def mutex_unlock(self, lock: sched.Mutex) -> None:
+        sched.mutex_unlock(self, lock)
+
     def preempt_disable(self) -> None:
         sched.preempt_count_add(self, sched.PREEMPT_OFFSET)
 

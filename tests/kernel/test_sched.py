@@ -212,3 +212,26 @@ def test_slab_allocator_reports_too() -> None:
         expect_report(m, lambda: m.kmalloc(64, GFP_KERNEL), 1, 0)
         expect_report(m, lambda: m.kmem_cache_alloc(s, GFP_KERNEL), 1, 0)
     assert len(m.debug.reports) == 2
+
+
+def test_mutex_may_sleep_and_refuses_deadlock() -> None:
+    from memsim.errors import MemsimError
+    from memsim.kernel.sched import Mutex, SpinLock
+    m = Machine.boot(mem="1G")
+    mx = Mutex("tm")
+    m.mutex_lock(mx)
+    assert mx.owner == ("memsim", 1) and not m.mutex_trylock(mx)
+    with pytest.raises(MemsimError, match="would sleep forever, held by this task"):
+        m.mutex_lock(mx)
+    m.mutex_unlock(mx)
+    mark = m.log.mark()
+    m.mutex_unlock(mx)
+    assert "DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)" in m.log.since(mark)
+    assert "at kernel/locking/mutex.c:930 __mutex_unlock_slowpath" in m.log.since(mark)
+    mark = m.log.mark()
+    with m.spin_lock(SpinLock("outer")):
+        m.mutex_lock(mx)
+    text = m.log.since(mark)
+    assert "BUG: sleeping function called from invalid context at " \
+        "kernel/locking/mutex.c:283" in text
+    m.mutex_unlock(mx)

@@ -293,6 +293,56 @@ def spin_lock(m: Machine, lock: SpinLock, irqsave: bool = False, bh: bool = Fals
             set_irqs_off(m, flags, c)
 
 
+# -- mutexes (kernel/locking/mutex.c, CONFIG_DEBUG_MUTEXES) ----------------------------------
+
+MUTEX_LOCK_MIGHT_SLEEP_LINE = 283        # mutex_lock(): might_sleep()
+MUTEX_UNLOCK_OWNER_WARN_LINE = 930       # __mutex_unlock_slowpath(): MUTEX_WARN_ON(owner)
+
+
+@dataclass(slots=True)
+class Mutex:
+    """struct mutex: the owning task, or None."""
+
+    name: str = "mutex"
+    #: (comm, pid) of the owner
+    owner: tuple[str, int] | None = None
+
+    @property
+    def locked(self) -> bool:
+        return self.owner is not None
+
+
+def mutex_lock(m: Machine, lock: Mutex) -> None:
+    """mutex_lock(): might_sleep(), then take the lock (or sleep until it is free)."""
+    might_sleep(m, "kernel/locking/mutex.c", MUTEX_LOCK_MIGHT_SLEEP_LINE)
+    if lock.locked:
+        # SIM: the task would sleep on the wait list until the owner unlocks; the model has
+        # no other task to run, and a task re-locking its own mutex deadlocks for good (only
+        # lockdep, which is off, would say so). Either way the model refuses.
+        who = "this task" if lock.owner == (m.current_comm, m.current_pid) else \
+            f"{lock.owner}"
+        raise MemsimError(f"mutex_lock({lock.name}): would sleep forever, held by {who}")
+    lock.owner = (m.current_comm, m.current_pid)
+
+
+def mutex_trylock(m: Machine, lock: Mutex) -> bool:
+    """mutex_trylock(): 1 if taken, 0 if it is held (never sleeps)."""
+    if lock.locked:
+        return False
+    lock.owner = (m.current_comm, m.current_pid)
+    return True
+
+
+def mutex_unlock(m: Machine, lock: Mutex) -> None:
+    """mutex_unlock(): releasing a mutex this task does not hold is the
+    DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current) warning; it is then released."""
+    if lock.owner != (m.current_comm, m.current_pid):
+        m.debug.warn_text("DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)",
+                          "__mutex_unlock_slowpath", "kernel/locking/mutex.c",
+                          MUTEX_UNLOCK_OWNER_WARN_LINE)
+    lock.owner = None
+
+
 # -- might_sleep -------------------------------------------------------------------------
 
 def might_resched(m: Machine, file: str, line: int, offsets: int = 0) -> None:
