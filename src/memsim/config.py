@@ -119,6 +119,7 @@ KEYS: dict[str, tuple[Callable[[str, object], Any], Any]] = {
     "thp": (_choice("always", "madvise", "never"), "madvise"),
     "strict": (_bool, False),
     "slab": (_choice("slub", "slab"), "slub"),
+    "4kstacks": (_bool, False),
     "cmdline.mem": (_size, None),
     "cmdline.movablecore": (_percent_or_size, None),
     "cmdline.kernelcore": (_percent_or_size, None),

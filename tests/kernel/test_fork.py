@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memsim.errors import KernelBug, MemsimError
+from memsim.errors import ConfigError, KernelBug, MemsimError
 from memsim.fs.proc.meminfo import meminfo_proc_show
 from memsim.include.vmstat_items import NodeStatItem
 from memsim.kernel import fork
@@ -248,3 +248,12 @@ def test_thread_info_on_stack_overflow() -> None:
     assert m.log.since(0).count("Thread overran stack, or stack corrupted") == 1
     s.use(m, 20)                           # into thread_info itself
     assert s.thread_info_corrupted and len(m.debug.reports) == 1
+
+
+def test_i386_4kstacks_option() -> None:
+    m = Machine.boot(arch="i386", mem="1G", settings={"4kstacks": True})
+    st = m.alloc_task_stack()
+    assert st is not None and st.size == 4096
+    m.free_task_stack(st)
+    with pytest.raises(ConfigError, match="4kstacks: expected true or false"):
+        Machine.boot(arch="i386", mem="1G", settings={"4kstacks": "maybe"})

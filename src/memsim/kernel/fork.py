@@ -74,6 +74,10 @@ OLD_THREAD_INFO_SIZE = {32: 56, 64: 104}
 
 
 def thread_size_order(m: Machine) -> int:
+    """THREAD_SIZE_ORDER; i386 with ``4kstacks=true`` is the 2.6-era CONFIG_4KSTACKS (removed in
+    2.6.37), one page per task stack."""
+    if m.arch.name == "i386" and m.config["4kstacks"]:
+        return 0
     return THREAD_SIZE_ORDER[m.arch.name]
 
 
