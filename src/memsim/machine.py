@@ -453,6 +453,14 @@ class Machine:
     def vunmap(self, addr: int) -> None:
         self.vmalloc_state.vunmap(addr)
 
+    def ioremap(self, phys_addr: int, size: int) -> int | None:
+        """ioremap(): map device memory (not RAM) into the vmalloc range."""
+        from memsim.mm.slab_common import python_caller
+        return self.vmalloc_state.ioremap(phys_addr, size, python_caller())  # type: ignore[no-any-return]
+
+    def iounmap(self, addr: int) -> None:
+        self.vmalloc_state.iounmap(addr)
+
     def vmalloc_to_page(self, addr: int) -> int | None:
         """vmalloc_to_page(): PFN mapped at a vmalloc address, or None."""
         return self.vmalloc_state.vmalloc_to_page(addr)  # type: ignore[no-any-return]

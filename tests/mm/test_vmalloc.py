@@ -268,3 +268,22 @@ def test_vmalloc_and_vunmap_in_interrupt_are_bugs() -> None:
         assert "kernel BUG at mm/vmalloc.c:3466!" in m.log.since(mark)
     assert m.vmalloc_to_pfn(addr) == p                 # nothing was unmapped
     m.vunmap(addr)
+
+
+def test_ioremap_device_memory_and_vmallocinfo() -> None:
+    m = Machine.boot(mem="1G", cpus=2)
+    addr = m.ioremap(0xFEBD0000 + 0x10, 0x2000)        # PCI MMIO (the 3-4 GiB hole)
+    assert addr is not None and addr & 0xFFF == 0x10
+    line = next(ln for ln in m.proc("vmallocinfo").splitlines() if " ioremap" in ln)
+    assert re.fullmatch(r"0x[0-9a-f]{16}-0x[0-9a-f]{16}\s+16384 "
+                        r"test_ioremap_device_memory_and_vmallocinfo\+0x[0-9a-f]+/0x1000 "
+                        r"phys=0x00000000febd0000 ioremap", line)
+    assert m.vmalloc_to_pfn(addr) == 0xFEBD0
+    mark = m.log.mark()
+    assert m.ioremap(0x100000, 4096) is None              # RAM
+    assert "ioremap on RAM at 0x0000000000100000 - 0x0000000000100fff" in m.log.since(mark)
+    m.iounmap(addr)
+    assert " ioremap" not in m.proc("vmallocinfo")
+    mark = m.log.mark()
+    m.iounmap(addr)
+    assert "iounmap: bad address" in m.log.since(mark)

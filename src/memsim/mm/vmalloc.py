@@ -60,6 +60,7 @@ NUMA_NO_NODE = -1
 SHMLBA = PAGE_SIZE       # x86, arm64 (vmalloc_user's alignment)
 PMD_SHIFT = 21          # x86_64 / arm64 with 4 KiB pages
 PMD_SIZE = 1 << PMD_SHIFT
+IOREMAP_RAM_WARN_LINE = 217          # arch/x86/mm/ioremap.c __ioremap_caller WARN_ONCE
 IOREMAP_MAX_ORDER = 7 + PAGE_SHIFT   # x86_64 (PUD_SHIFT with huge ioremap is larger)
 
 # __vmalloc_area_node(): pages arrays above this come from vmalloc themselves ("vpages")
@@ -553,6 +554,48 @@ class Vmalloc:
                               "vunmap", "mm/vmalloc.c", VUNMAP_WARN_LINE)
             return
         if vm.kaddr is not None:
+            m.kfree(vm.kaddr)
+
+    # ---------------------------------------------------------------- ioremap (x86)
+
+    def ioremap(self, phys_addr: int, size: int, caller: str = "") -> int | None:
+        """ioremap() / __ioremap_caller() (arch/x86/mm/ioremap.c): map device memory.
+        RAM is refused with the kernel's WARN ("ioremap on RAM at …")."""
+        m = self.m
+        last = phys_addr + size - 1
+        if not size or last < phys_addr:
+            return None
+        first_pfn, last_pfn = phys_addr >> PAGE_SHIFT, last >> PAGE_SHIFT
+        if any(m.pfn_valid(p) for p in range(first_pfn, min(last_pfn, m.max_pfn - 1) + 1)):
+            key = "ioremap-ram"
+            if key not in m.debug.warned_once:
+                m.debug.warned_once.add(key)
+                m.debug.warn_text(f"ioremap on RAM at 0x{phys_addr:016x} - 0x{last:016x}",
+                                  "__ioremap_caller", "arch/x86/mm/ioremap.c",
+                                  IOREMAP_RAM_WARN_LINE)
+            return None
+        offset = phys_addr & (PAGE_SIZE - 1)
+        base = phys_addr - offset
+        size = _align(last + 1, PAGE_SIZE) - base
+        area = self.get_vm_area_node(size, 1, PAGE_SHIFT, VM_IOREMAP, self.vmalloc_start,
+                                     self.vmalloc_end, NUMA_NO_NODE, GFP_KERNEL, caller)
+        if area is None:
+            return None
+        area.phys_addr = base
+        # device memory: PTEs to PFNs the memmap does not cover (no struct page)
+        self._map(area.addr, list(range(base >> PAGE_SHIFT, (base + size) >> PAGE_SHIFT)))
+        return area.addr + offset
+
+    def iounmap(self, addr: int) -> None:
+        """iounmap(): drop an ioremap() mapping."""
+        m = self.m
+        area = self.find_vm_area(addr & ~(PAGE_SIZE - 1))
+        if area is None or not area.flags & VM_IOREMAP:
+            m.printk(f"iounmap: bad address {_ptr(m, addr)}", level=3)
+            m.debug.dump_stack()
+            return
+        vm = self.remove_vm_area(area.addr)
+        if vm is not None and vm.kaddr is not None:
             m.kfree(vm.kaddr)
 
     # ---------------------------------------------------------------- lookups
