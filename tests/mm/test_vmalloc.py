@@ -287,3 +287,16 @@ def test_ioremap_device_memory_and_vmallocinfo() -> None:
     mark = m.log.mark()
     m.iounmap(addr)
     assert "iounmap: bad address" in m.log.since(mark)
+
+
+def test_vfree_in_atomic_context_reports_sleeping() -> None:
+    m = Machine.boot(mem="1G", cpus=2)
+    a = m.vmalloc(8192)
+    assert a is not None
+    with m.preempt_disabled():
+        mark = m.log.mark()
+        m.vfree(a)
+        text = m.log.since(mark)
+    assert text.startswith("BUG: sleeping function called from invalid context at "
+                           "mm/vmalloc.c:3419\n")
+    assert m.vmalloc_to_page(a) is None
