@@ -300,3 +300,17 @@ def test_vfree_in_atomic_context_reports_sleeping() -> None:
     assert text.startswith("BUG: sleeping function called from invalid context at "
                            "mm/vmalloc.c:3419\n")
     assert m.vmalloc_to_page(a) is None
+
+
+@pytest.mark.parametrize(("arch", "start", "end"), [
+    ("arm64", 0xFFFF800080000000, 0xFFFFFDFFBF800000),   # VMEMMAP_START - 8 MiB
+    ("arm", 0xF0000000, 0xFF800000),                     # (high_memory + 8M) & ~(8M - 1)
+])
+def test_vmalloc_placement_other_arches(arch: str, start: int, end: int) -> None:
+    m = Machine.boot(arch=arch, mem="1G")
+    assert (m.vmalloc_state.vmalloc_start, m.vmalloc_state.vmalloc_end) == (start, end)
+    a = m.vmalloc(4096)
+    b = m.vmalloc(4096)
+    assert (a, b) == (start, start + 2 * PAGE_SIZE)          # one guard page between
+    m.kernel_write(a, b"ok")
+    assert m.kernel_read(a, 2) == b"ok"
