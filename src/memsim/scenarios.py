@@ -134,19 +134,26 @@ def tour_buddy(m: Machine, out: Printer) -> None:
     out("\n-- watermarks: GFP_KERNEL vs GFP_ATOMIC in the DMA zone --")
     dma = next((z for z in m.zones if z.populated() and z.name == "DMA"), None)
     if dma is not None:
-        got_k = got_a = 0
-        while alloc(GFP_DMA | GFP_KERNEL | __GFP_NOWARN, 0) is not None:
-            got_k += 1
+        drained: list[int] = []
+        while (pg := alloc(GFP_DMA | GFP_KERNEL | __GFP_NOWARN, 0)) is not None:
+            drained.append(pg)
+        got_k = len(drained)
         after_k = dma.vm_stat[0]
         wm_low, wm_min = dma.low_wmark_pages(), dma.min_wmark_pages()
-        while alloc(GFP_DMA | GFP_ATOMIC | __GFP_NOWARN, 0) is not None:
-            got_a += 1
+        while (pg := alloc(GFP_DMA | GFP_ATOMIC | __GFP_NOWARN, 0)) is not None:
+            drained.append(pg)
+        got_a = len(drained) - got_k
         out(f"  GFP_KERNEL stopped after {got_k} pages with {after_k} free "
             f"(low {wm_low}, min {wm_min}, boost {dma.watermark_boost});")
         out(f"  GFP_ATOMIC may dip below min: {got_a} more pages, {dma.vm_stat[0]} left")
         fail = alloc(GFP_DMA | GFP_ATOMIC | __GFP_COMP, 3)
         out(f"  one more order-3 atomic DMA allocation: {'failed' if fail is None else hex(fail)}"
             " (see dmesg for the page allocation failure report)")
+        if fail is not None:
+            free(fail, 3)
+        for pg in drained:          # give the zone back (on arm64 ZONE_DMA is all RAM < 4G)
+            free(pg, 0)
+        out(f"  all {len(drained)} pages freed again: {dma.vm_stat[0]} free")
     m.validate()
     out("\nValidators: free lists, pcp lists and counters consistent.")
 
