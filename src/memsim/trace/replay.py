@@ -447,20 +447,23 @@ class Replayer:
                 if addr is None:
                     self.model_failures[_KCA] += 1
                 live[ptr] = (addr, s, v[2])
-            elif name == "kmem_cache_free":
+            elif name == "kmem_cache_free" or name == "kfree":
+                # one path for both frees: the object's own record says how to free it
                 f = parts[2].split(None, 2)
                 if len(f) < 2:
                     slow(line, lineno)
                     continue
                 rec = live.pop(f[1], None)
-                if rec is None:
-                    if f[1][:4] != "ptr=":
-                        slow(line, lineno)
-                        continue
-                    n_kcf += 1
-                    unmatched[_KCF] += 1
+                if rec is None and f[1][:4] != "ptr=":
+                    slow(line, lineno)
                     continue
-                n_kcf += 1
+                if name == "kfree":
+                    n_kf += 1
+                else:
+                    n_kcf += 1
+                if rec is None:
+                    unmatched[_KF if name == "kfree" else _KCF] += 1
+                    continue
                 addr = rec[0]
                 if addr is None:
                     special_free(f[1], rec)
@@ -529,27 +532,6 @@ class Replayer:
                     special_page_free(f[1], prec)
                 else:
                     free_pages(page, prec[1])
-            elif name == "kfree":
-                f = parts[2].split(None, 2)
-                if len(f) < 2:
-                    slow(line, lineno)
-                    continue
-                rec = live.pop(f[1], None)
-                if rec is None:
-                    if f[1][:4] != "ptr=":
-                        slow(line, lineno)
-                        continue
-                    n_kf += 1
-                    unmatched[_KF] += 1
-                    continue
-                n_kf += 1
-                addr = rec[0]
-                if addr is None:
-                    special_free(f[1], rec)
-                elif rec[1] is None:
-                    kfree(addr)
-                else:
-                    cache_free(rec[1], addr)
             elif name == "kmalloc":
                 f = parts[2].split(None, 2)
                 if len(f) < 3 or f[1][:4] != "ptr=":
