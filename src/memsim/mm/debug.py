@@ -228,26 +228,12 @@ class Debug:
 
     def warn(self, fn: str, file: str = "mm/page_alloc.c", line: int = 0) -> None:
         """WARN(): "WARNING: CPU: …" with the location, taints W."""
-        start = self.m.log.mark()
-        self.warn_block(fn, file, line)
-        self._report(start)
+        self.warn_text(None, fn, file, line)
 
-    def warn_block(self, fn: str, file: str, line: int) -> None:
-        """The lines of a WARN_ON() splat, for reports that end in one (no report of
-        their own: the caller finishes its report with report_block)."""
+    def warn_block(self, fn: str, file: str, line: int, text: str | None = None) -> None:
+        """The lines of a WARN()/WARN_ON() splat: cut here, the message (if any), the
+        WARNING block. No report of its own: the caller finishes with report_block."""
         m = self.m
-        self._cut_here()
-        m.printk(f"WARNING: CPU: {m.current_cpu} PID: {m.current_pid} at {file}:{line} "
-                 f"{fn}+0x0/0x0", level=4)
-        m.printk("Modules linked in:", level=4)
-        self.taints.add(TAINT_WARN)
-        self.dump_stack()
-        m.printk("---[ end trace 0000000000000000 ]---", level=4)
-
-    def warn_text(self, text: str | None, fn: str, file: str, line: int) -> None:
-        """WARN(cond, fmt, …): cut here, the message, then the WARNING block."""
-        m = self.m
-        start = m.log.mark()
         self._cut_here()
         if text:
             for ln in text.splitlines():
@@ -258,6 +244,11 @@ class Debug:
         self.taints.add(TAINT_WARN)
         self.dump_stack()
         m.printk("---[ end trace 0000000000000000 ]---", level=4)
+
+    def warn_text(self, text: str | None, fn: str, file: str, line: int) -> None:
+        """WARN(cond, fmt, …): cut here, the message, then the WARNING block."""
+        start = self.m.log.mark()
+        self.warn_block(fn, file, line, text)
         self._report(start)
 
     def report_block(self, start: int) -> None:

@@ -133,6 +133,7 @@ from memsim.mm.slab_common import (
     SlabInfo,
     SlabUsageError,
     cache_line_size,
+    check_create_args,
     python_caller,
 )
 from memsim.mm.vmstat import mod_node_page_state
@@ -1860,12 +1861,7 @@ class Slab(SlabAllocator):
         """kmem_cache_create() (2.6.32): a new cache, or None (panic with SLAB_PANIC).
         # SIM: the whole 2.6.32 function, not the common layer's 6.12 one: SLAB does its
         own checks, alignment and debug growth and never merges caches."""
-        if not isinstance(name, str) or not isinstance(size, int) or \
-                not isinstance(align, int) or not isinstance(flags, int):
-            raise SlabUsageError(f"kmem_cache_create({name!r}, {size!r}, {align!r}, "
-                                 f"{flags!r}): name must be str and size/align/flags int")
-        if ctor is not None and not callable(ctor):
-            raise SlabUsageError(f"kmem_cache_create({name}): ctor must be callable")
+        check_create_args(name, size, align, flags, ctor)
         try:
             cachep = self._kmem_cache_create(name, size, align, flags, ctor)
             if cachep is not None:

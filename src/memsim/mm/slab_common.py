@@ -97,6 +97,18 @@ def python_caller() -> str:
     return f"{f.f_code.co_name}+0x{f.f_lineno:x}/0x1000"
 
 
+def check_create_args(name: object, size: object, align: object, flags: object,
+                      ctor: object) -> None:
+    """kmem_cache_create() arguments of the wrong type are the model user's mistake (C
+    would not compile them): SlabUsageError naming the call."""
+    if not isinstance(name, str) or not isinstance(size, int) or \
+            not isinstance(align, int) or not isinstance(flags, int):
+        raise SlabUsageError(f"kmem_cache_create({name!r}, {size!r}, {align!r}, "
+                             f"{flags!r}): name must be str and size/align/flags int")
+    if ctor is not None and not callable(ctor):
+        raise SlabUsageError(f"kmem_cache_create({name}): ctor must be callable")
+
+
 class SlabInfo:
     """get_slabinfo(): one /proc/slabinfo line's numbers."""
 
@@ -227,12 +239,7 @@ class SlabAllocator:
                           ctor: Ctor | None = None) -> Any:
         """kmem_cache_create(): a new cache, an alias of a compatible one, or None."""
         m = self.m
-        if not isinstance(name, str) or not isinstance(size, int) or \
-                not isinstance(align, int) or not isinstance(flags, int):
-            raise SlabUsageError(f"kmem_cache_create({name!r}, {size!r}, {align!r}, "
-                                 f"{flags!r}): name must be str and size/align/flags int")
-        if ctor is not None and not callable(ctor):
-            raise SlabUsageError(f"kmem_cache_create({name}): ctor must be callable")
+        check_create_args(name, size, align, flags, ctor)
         err = 0
         s = None
         # kmem_cache_sanity_check() (CONFIG_DEBUG_VM)
