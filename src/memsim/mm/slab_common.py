@@ -49,7 +49,6 @@ _GFP_NOFAIL = __GFP_NOFAIL
 _GFP_NORETRY = __GFP_NORETRY
 _GFP_NOWARN = __GFP_NOWARN
 _GFP_RETRY_MAYFAIL = __GFP_RETRY_MAYFAIL
-_WORD = 8
 
 
 #: the slab API names the machine exposes (bound to the allocator's methods at boot)
@@ -432,12 +431,3 @@ class SlabAllocator:
                        f"{si.active_slabs:6d} {si.num_slabs:6d} {si.shared_avail:6d}"
                        f"{self.slabinfo_extra(s)}\n")
         return "".join(out)
-
-    def slab_totals(self) -> tuple[int, int]:
-        """(bytes in live objects by stride, bytes of slab pages) over all caches."""
-        used = total = 0
-        for s in self.slab_caches:
-            si = self.get_slabinfo(s)
-            used += si.active_objs * s.size
-            total += si.num_slabs * (_PAGE_SIZE << si.cache_order)
-        return used, total

@@ -55,7 +55,9 @@ from memsim.include.gfp import (
 from memsim.include.mm_types import PGTY_SLAB
 from memsim.include.slab import (
     __OBJECT_POISON,
+    ARCH_KMALLOC_MINALIGN,
     DEBUG_DEFAULT_FLAGS,
+    KMALLOC_INFO_SIZES,
     KMALLOC_MAX_CACHE_SIZE,
     KMALLOC_SHIFT_HIGH,
     NR_KMALLOC_TYPES,
@@ -91,6 +93,7 @@ from memsim.include.slab import (
     kmalloc_type,
 )
 from memsim.include.vmstat_items import NodeStatItem
+from memsim.kernel.sched import HZ
 from memsim.mm import maccess
 from memsim.mm.slab_common import (
     ALIGN,
@@ -98,6 +101,7 @@ from memsim.mm.slab_common import (
     KmemCacheBase,
     SlabAllocator,
     SlabInfo,
+    SlabUsageError,
     calculate_alignment,
     python_caller,
 )
@@ -280,8 +284,9 @@ class Slub(SlabAllocator):
         self._tp_kcf = m.tp.kmem_cache_free
         self._tp_kmalloc = m.tp.kmalloc
         self._tp_kfree = m.tp.kfree
-        nr_cpus = m.nr_cpus
-        self._min_objects_auto = 4 * ((nr_cpus if nr_cpus > 1 else m.nr_cpus).bit_length() + 1)
+        # calculate_order(): num_present_cpus(), or nr_cpu_ids when that is 1 — the same
+        # number here, every modelled CPU being present and possible
+        self._min_objects_auto = 4 * (m.nr_cpus.bit_length() + 1)
 
     # ------------------------------------------------------------------ boot
     def kmem_cache_init(self) -> None:
@@ -313,7 +318,7 @@ class Slub(SlabAllocator):
         """create_kmalloc_caches(): per type 96, 192, then 8 … 8k."""
         for t in KmallocCacheType:
             for idx in kmalloc_caches_indices():
-                size = _kmalloc_info_size(idx)
+                size = KMALLOC_INFO_SIZES[idx]
                 flags = SLAB_KMALLOC | SLAB_NO_MERGE if t == KmallocCacheType.KMALLOC_NORMAL \
                     else SLAB_KMALLOC
                 if t == KmallocCacheType.KMALLOC_RECLAIM:
@@ -323,8 +328,7 @@ class Slub(SlabAllocator):
                 elif t == KmallocCacheType.KMALLOC_CGROUP:
                     flags |= SLAB_ACCOUNT
                 # kmalloc caches: align = largest power of two dividing the size
-                align = size & -size
-                align = max(align, 8)
+                align = max(size & -size, ARCH_KMALLOC_MINALIGN)
                 s = self._create_cache(kmalloc_cache_name(t, idx), size, align, flags, None)
                 assert s is not None
                 s.kmalloc_type = int(t)
@@ -473,7 +477,7 @@ class Slub(SlabAllocator):
                       m.nr_cpus, m.nr_nodes)
         if not self.calculate_sizes(s):
             return None
-        s.debug = bool(s.flags & (SLAB_DEBUG_FLAGS & ~SLAB_TRACE)) or bool(s.flags & SLAB_TRACE)
+        s.debug = bool(s.flags & SLAB_DEBUG_FLAGS)          # kmem_cache_debug()
         s.min_partial = max(MIN_PARTIAL, min(MAX_PARTIAL, (s.size.bit_length() - 1) // 2))
         if s.debug:
             s.cpu_partial = 0
@@ -850,7 +854,9 @@ class Slub(SlabAllocator):
     def slab_out_of_memory(self, s: KmemCache, gfp: int, node: int) -> None:
         """slab_out_of_memory(): the ratelimited "SLUB: Unable to allocate memory" report."""
         m = self.m
-        if gfp & _GFP_NOWARN or not m.ratelimit("slub-oom", 5_000_000_000, 1):
+        # DEFINE_RATELIMIT_STATE(slub_oom_rs, DEFAULT_RATELIMIT_INTERVAL (5 s),
+        # DEFAULT_RATELIMIT_BURST (10))
+        if gfp & _GFP_NOWARN or not m.ratelimit("slub-oom", 5_000_000_000, 10):
             return
         nid = m.cpu_to_node[m.current_cpu]
         m.printk(f"SLUB: Unable to allocate memory on CPU {m.current_cpu} (of node {nid}) "
@@ -882,15 +888,14 @@ class Slub(SlabAllocator):
     def _kmem_cache_free_slow(self, s: KmemCache, objp: int, caller: str | None) -> None:
         m = self.m
         if not isinstance(objp, int):
-            from memsim.mm.slab_common import SlabUsageError
             raise SlabUsageError(f"kmem_cache_free({s.name}, {objp!r}): not an address")
         slab = self.virt_to_slab(objp)
         if slab is None:
             # virt_to_cache(): WARN_ONCE(!folio_test_slab(folio)) and nothing is freed
-            m.debug.warn_text("virt_to_cache: Object is not a Slab page!", "virt_to_cache",
-                              "mm/slub.c", _LINE_VIRT_TO_CACHE) \
-                if "virt_to_cache" not in m.debug.warned_once else None
-            m.debug.warned_once.add("virt_to_cache")
+            if "virt_to_cache" not in m.debug.warned_once:
+                m.debug.warned_once.add("virt_to_cache")
+                m.debug.warn_text("virt_to_cache: Object is not a Slab page!",
+                                  "virt_to_cache", "mm/slub.c", _LINE_VIRT_TO_CACHE)
             return
         cachep = slab.cache
         if cachep is not s:
@@ -1181,7 +1186,6 @@ class Slub(SlabAllocator):
             return " ".join([str(total), *parts])
 
         cpu_slabs = []
-        cpu_objs = []
         partial_cpu_per = []
         for cpu, c in enumerate(s.cpu_slab):
             cnt = [0] * len(s.node)
@@ -1190,10 +1194,6 @@ class Slub(SlabAllocator):
             for sl in c.partial:
                 cnt[sl.node] += 1
             cpu_slabs.append(cnt)
-            objs = [0] * len(s.node)
-            if c.slab is not None:
-                objs[c.slab.node] += c.slab.inuse
-            cpu_objs.append(objs)
             if c.partial:
                 n_sl = c.partial[-1].slabs
                 partial_cpu_per.append(f"C{cpu}={n_sl * s.oo_objects // 2}({n_sl})")
@@ -1394,8 +1394,10 @@ class Slub(SlabAllocator):
             if t is None:
                 continue
             caller, when, cpu, pid = t
-            age = (m.clock_ns - when) // 4_000_000          # jiffies at HZ=250
+            age = (m.clock_ns - when) // (1_000_000_000 // HZ)        # in jiffies
             m.printk(f"{label} in {caller} age={age} cpu={cpu} pid={pid}", level=3)
+            # SIM: stack_depot_print() of the saved stack; the model keeps no stacks,
+            # so the "stack" is the one call site it recorded
             m.printk(f" {caller}", level=3)
 
     def print_trailer(self, s: KmemCache, slab: Slab, p: int) -> None:
@@ -1599,8 +1601,4 @@ class Slub(SlabAllocator):
                                       else SLUB_RED_INACTIVE)
         return count
 
-
-def _kmalloc_info_size(idx: int) -> int:
-    from memsim.include.slab import KMALLOC_INFO_SIZES
-    return KMALLOC_INFO_SIZES[idx]
 
