@@ -46,7 +46,6 @@ def test_highmem_and_stacks_steps(arch: str) -> None:
     assert "after freeing them: 0 kB" in out
 
 
-@pytest.mark.skipif(not hasattr(Machine, "alloc_percpu"), reason="mm/percpu.py not bound yet")
 def test_percpu_step() -> None:
     out = _run(Machine.boot(mem="1G"), tour_percpu)
     assert "64 x alloc_percpu(64 bytes)" in out
