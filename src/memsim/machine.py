@@ -50,7 +50,8 @@ from memsim.mm import percpu as mm_percpu
 from memsim.mm.debug import Debug
 from memsim.mm.maccess import KaddrResolver
 from memsim.mm.memblock import Memblock
-from memsim.mm.slab_common import SLAB_API, SlabAllocator
+from memsim.mm.slab_common import SLAB_API, SlabAllocator, python_caller
+from memsim.mm.vmalloc import SHMLBA, VM_ALLOW_HUGE_VMAP, VM_MAP, VM_USERMAP, Vmalloc
 from memsim.sysctl import LOWMEM_RESERVE_RATIO_DEFAULT, VmSysctl, sysctl_read, sysctl_write
 from memsim.trace.tracepoints import TraceContext, TracepointSet
 
@@ -392,7 +393,7 @@ class Machine:
     kvfree: Callable[[int | None], None]
 
     # ---- vmalloc (mm/vmalloc.py); the state is set up at the end of kmem_cache_init
-    vmalloc_state: Any
+    vmalloc_state: Vmalloc
 
     def vmalloc(self, size: int) -> int | None:
         """vmalloc(): *size* bytes of virtually contiguous memory, or None."""
@@ -402,74 +403,57 @@ class Machine:
                      vm_flags: int = 0) -> int | None:
         """vmalloc_node(): vmalloc with pages from node *node* (-1: any); *gfp* (default
         GFP_KERNEL) and *vm_flags* serve kvmalloc's fallback."""
-        from memsim.include.gfp import GFP_KERNEL
-        from memsim.mm.slab_common import python_caller
         st = self.vmalloc_state
-        return st.vmalloc_node_range(  # type: ignore[no-any-return]
-            size, 1, st.vmalloc_start, st.vmalloc_end, GFP_KERNEL if gfp is None else gfp,
-            vm_flags, node, python_caller())
+        return self.vmalloc_node_range(size, 1, st.vmalloc_start, st.vmalloc_end,
+                                       GFP_KERNEL if gfp is None else gfp, vm_flags, node)
 
     def vzalloc(self, size: int) -> int | None:
         """vzalloc(): zeroed vmalloc."""
-        from memsim.include.gfp import GFP_KERNEL
-        from memsim.mm.slab_common import python_caller
-        st = self.vmalloc_state
-        return st.vmalloc_node_range(size, 1, st.vmalloc_start, st.vmalloc_end,  # type: ignore[no-any-return]
-                                     GFP_KERNEL | _GFP_ZERO, 0, -1, python_caller())
+        return self.vmalloc_node(size, -1, GFP_KERNEL | _GFP_ZERO)
 
     def vmalloc_user(self, size: int) -> int | None:
         """vmalloc_user(): zeroed, VM_USERMAP (may be remapped to user space)."""
-        from memsim.include.gfp import GFP_KERNEL
-        from memsim.mm.slab_common import python_caller
-        from memsim.mm.vmalloc import SHMLBA, VM_USERMAP
         st = self.vmalloc_state
-        return st.vmalloc_node_range(size, SHMLBA, st.vmalloc_start, st.vmalloc_end,  # type: ignore[no-any-return]
-                                     GFP_KERNEL | _GFP_ZERO, VM_USERMAP, -1, python_caller())
+        return self.vmalloc_node_range(size, SHMLBA, st.vmalloc_start, st.vmalloc_end,
+                                       GFP_KERNEL | _GFP_ZERO, VM_USERMAP, -1)
 
     def vmalloc_huge(self, size: int, gfp: int) -> int | None:
         """vmalloc_huge(): PMD mappings when the size allows, else small pages."""
-        from memsim.mm.slab_common import python_caller
-        from memsim.mm.vmalloc import VM_ALLOW_HUGE_VMAP
-        st = self.vmalloc_state
-        return st.vmalloc_node_range(size, 1, st.vmalloc_start, st.vmalloc_end,  # type: ignore[no-any-return]
-                                     gfp, VM_ALLOW_HUGE_VMAP, -1, python_caller())
+        return self.vmalloc_node(size, -1, gfp, VM_ALLOW_HUGE_VMAP)
 
     def vmalloc_node_range(self, size: int, align: int, start: int, end: int, gfp: int,
                            vm_flags: int = 0, node: int = -1) -> int | None:
         """__vmalloc_node_range(): vmalloc in [start, end) with explicit flags."""
-        from memsim.mm.slab_common import python_caller
-        return self.vmalloc_state.vmalloc_node_range(  # type: ignore[no-any-return]
-            size, align, start, end, gfp, vm_flags, node, python_caller())
+        return self.vmalloc_state.vmalloc_node_range(size, align, start, end, gfp, vm_flags,
+                                                     node, python_caller())
 
     def vfree(self, addr: int | None) -> None:
         """vfree(): free a vmalloc area (None is fine; unknown areas WARN)."""
         self.vmalloc_state.vfree(addr)
 
-    def vmap(self, pages: list[int], flags: int = 0x4) -> int | None:
+    def vmap(self, pages: list[int], flags: int = VM_MAP) -> int | None:
         """vmap(pages, count, VM_MAP, PAGE_KERNEL): map existing pages contiguously."""
-        from memsim.mm.slab_common import python_caller
-        return self.vmalloc_state.vmap(pages, flags, python_caller())  # type: ignore[no-any-return]
+        return self.vmalloc_state.vmap(pages, flags, python_caller())
 
     def vunmap(self, addr: int) -> None:
         self.vmalloc_state.vunmap(addr)
 
     def ioremap(self, phys_addr: int, size: int) -> int | None:
         """ioremap(): map device memory (not RAM) into the vmalloc range."""
-        from memsim.mm.slab_common import python_caller
-        return self.vmalloc_state.ioremap(phys_addr, size, python_caller())  # type: ignore[no-any-return]
+        return self.vmalloc_state.ioremap(phys_addr, size, python_caller())
 
     def iounmap(self, addr: int) -> None:
         self.vmalloc_state.iounmap(addr)
 
     def vmalloc_to_page(self, addr: int) -> int | None:
         """vmalloc_to_page(): PFN mapped at a vmalloc address, or None."""
-        return self.vmalloc_state.vmalloc_to_page(addr)  # type: ignore[no-any-return]
+        return self.vmalloc_state.vmalloc_to_page(addr)
 
     def vmalloc_to_pfn(self, addr: int) -> int | None:
-        return self.vmalloc_state.vmalloc_to_page(addr)  # type: ignore[no-any-return]
+        return self.vmalloc_state.vmalloc_to_page(addr)
 
     def is_vmalloc_addr(self, addr: int) -> bool:
-        return self.vmalloc_state.is_vmalloc_addr(addr)  # type: ignore[no-any-return]
+        return self.vmalloc_state.is_vmalloc_addr(addr)
 
     def vmalloc_pte_walk(self, addr: int) -> Any:
         """The init_mm page-table entry for a vmalloc address (mm/vmalloc.py PteWalk)."""

@@ -329,6 +329,7 @@ def tour_vmalloc(m: Machine, out: Printer) -> None:
     for a in addrs:
         assert a is not None
         area = st.find_vm_area(a)
+        assert area is not None
         out(f"  vmalloc({area.requested_size:7d}) at {a:#x}: {area.nr_pages} pages + "
             f"{(area.size >> 12) - area.nr_pages} guard page, area {area.size} bytes")
     a1 = addrs[0]

@@ -35,6 +35,7 @@ from memsim.include.slab import (
     get_order,
 )
 from memsim.mm import maccess
+from memsim.mm.vmalloc import VM_ALLOW_HUGE_VMAP
 
 if TYPE_CHECKING:
     from memsim.machine import Machine
@@ -397,13 +398,9 @@ class SlabAllocator:
         ret = self.kmalloc_node(size, kflags, node)
         if ret is not None or size <= _PAGE_SIZE or not gfpflags_allow_blocking(flags):
             return ret
-        vmalloc_node = getattr(self.m, "vmalloc_node", None)
-        if vmalloc_node is None:
-            return None
         # __vmalloc_node_range(size, 1, VMALLOC_START, VMALLOC_END, flags, PAGE_KERNEL,
         #                      VM_ALLOW_HUGE_VMAP, node, caller)
-        got: int | None = vmalloc_node(size, node, flags, 0x400)
-        return got
+        return self.m.vmalloc_node(size, node, flags, VM_ALLOW_HUGE_VMAP)
 
     def kvmalloc(self, size: int, flags: int) -> int | None:
         return self.kvmalloc_node(size, flags, -1)
@@ -413,8 +410,7 @@ class SlabAllocator:
 
     def kvfree(self, addr: int | None) -> None:
         """kvfree(): vfree() for vmalloc addresses, kfree() otherwise."""
-        is_vmalloc = getattr(self.m, "is_vmalloc_addr", None)
-        if addr is not None and is_vmalloc is not None and is_vmalloc(addr):
+        if addr is not None and self.m.is_vmalloc_addr(addr):
             self.m.vfree(addr)
             return
         self.kfree(addr)

@@ -675,10 +675,7 @@ def might_sleep(m: Machine, line: int) -> None:
 
 def _resolve(m: Machine, addr: int) -> int | None:
     """kaddr resolver: the PFN mapped at a vmalloc address (None: guard, hole, freed)."""
-    vm: Vmalloc | None = getattr(m, "vmalloc_state", None)
-    if vm is None:
-        return None
-    return vm.pte.get(addr >> PAGE_SHIFT)
+    return m.vmalloc_state.pte.get(addr >> PAGE_SHIFT)
 
 
 def vmalloc_init(m: Machine) -> Vmalloc:
@@ -691,11 +688,9 @@ def vmalloc_init(m: Machine) -> Vmalloc:
 
 def vmalloc_nr_pages(m: Machine) -> int:
     """vmalloc_nr_pages(): pages backing vmalloc areas (meminfo VmallocUsed)."""
-    vm: Vmalloc | None = getattr(m, "vmalloc_state", None)
-    return vm.nr_vmalloc_pages if vm is not None else 0
+    return m.vmalloc_state.nr_vmalloc_pages
 
 
 def vmallocinfo_show(m: Machine) -> str:
     """/proc/vmallocinfo"""
-    vm: Vmalloc | None = getattr(m, "vmalloc_state", None)
-    return vm.vmallocinfo() if vm is not None else ""
+    return m.vmalloc_state.vmallocinfo()
