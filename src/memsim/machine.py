@@ -460,30 +460,25 @@ class Machine:
         return self.vmalloc_state.pte_walk(addr)
 
     # ---- per-CPU data (mm/percpu.py); ``m.percpu`` is set up after vmalloc at boot
-    percpu: Any
-
-    def percpu_state(self) -> mm_percpu.Percpu:
-        """The allocator state (``m.percpu``), typed."""
-        st: mm_percpu.Percpu = self.percpu
-        return st
+    percpu: mm_percpu.Percpu
 
     def alloc_percpu(self, size: int, align: int = 0) -> int | None:
         """__alloc_percpu(): *size* bytes in every CPU's unit (GFP_KERNEL); a __percpu
         pointer (a cookie for per_cpu_ptr) or None."""
-        return self.percpu_state().pcpu_alloc(size, align, False, GFP_KERNEL)
+        return self.percpu.pcpu_alloc(size, align, False, GFP_KERNEL)
 
     def alloc_percpu_gfp(self, size: int, align: int, gfp: int) -> int | None:
         """__alloc_percpu_gfp(): GFP_KERNEL, or a non-sleeping GFP that only uses
         populated pages."""
-        return self.percpu_state().pcpu_alloc(size, align, False, gfp)
+        return self.percpu.pcpu_alloc(size, align, False, gfp)
 
     def alloc_reserved_percpu(self, size: int, align: int) -> int | None:
         """__alloc_reserved_percpu(): from the first chunk's reserved (module) area."""
-        return self.percpu_state().pcpu_alloc(size, align, True, GFP_KERNEL)
+        return self.percpu.pcpu_alloc(size, align, True, GFP_KERNEL)
 
     def free_percpu(self, ptr: int | None) -> None:
         """free_percpu()"""
-        self.percpu_state().free_percpu(ptr)
+        self.percpu.free_percpu(ptr)
 
     def per_cpu_ptr(self, ptr: int | mm_percpu.PerCpuVar, cpu: int) -> int:
         """per_cpu_ptr(ptr, cpu) / &per_cpu(var, cpu): the CPU's copy's kernel address."""
@@ -491,7 +486,7 @@ class Machine:
 
     def DEFINE_PER_CPU(self, name: str, size: int) -> mm_percpu.PerCpuVar:
         """DEFINE_PER_CPU(): a *size*-byte variable in the static per-CPU area."""
-        return self.percpu_state().define_per_cpu(name, size)
+        return self.percpu.define_per_cpu(name, size)
 
     define_per_cpu = DEFINE_PER_CPU
 

@@ -783,9 +783,8 @@ def percpu_init(m: Machine) -> Percpu:
 
 
 def pcpu_nr_pages(m: Machine) -> int:
-    """pcpu_nr_pages() (0 before percpu_init)."""
-    st: Percpu | None = getattr(m, "percpu", None)
-    return st.pcpu_nr_pages() if st is not None else m.percpu_first_chunk_bytes >> PAGE_SHIFT
+    """pcpu_nr_pages(): meminfo's Percpu, in pages."""
+    return m.percpu.pcpu_nr_pages()
 
 
 # -- lib/smp_processor_id.c and include/linux/percpu-defs.h ----------------------------------
