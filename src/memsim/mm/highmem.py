@@ -183,22 +183,6 @@ def PageHighMem(m: Machine, pfn: int) -> bool:
 
 # ---------------------------------------------------------------- execution-context hooks
 
-def _might_sleep(m: Machine, file: str, line: int) -> None:
-    m.might_sleep(file, line)
-
-
-def _in_atomic(m: Machine) -> bool:
-    return m.in_atomic()
-
-
-def _preempt_disable(m: Machine) -> None:
-    m.preempt_disable()
-
-
-def _preempt_enable(m: Machine) -> None:
-    m.preempt_enable()
-
-
 # ---------------------------------------------------------------- permanent mappings
 
 def flush_all_zero_pkmaps(m: Machine, hm: Highmem) -> None:
@@ -243,7 +227,7 @@ def map_new_virtual(m: Machine, hm: Highmem, pfn: int) -> int:
         raise PkmapDeadlockError(
             f"kmap({pfn:#x}): all {last} pkmap slots are in use; the task sleeps on "
             f"pkmap_map_wait until another task kunmap()s a page, and none will"
-            + (" (and it sleeps in atomic context)" if _in_atomic(m) else ""))
+            + (" (and it sleeps in atomic context)" if m.in_atomic() else ""))
     vaddr = PKMAP_ADDR(hm, nr)
     hm.pkmap_page_table[nr] = pfn                               # set_pte_at(..., kmap_prot)
     pkmap_count[nr] = 1
@@ -280,9 +264,9 @@ def kmap(m: Machine, pfn: int) -> int | None:
     """kmap(): a kernel address for *pfn* that stays valid until kunmap(); may sleep."""
     hm = m.highmem
     if hm is None:
-        _might_sleep(m, _HIGHMEM_INTERNAL_H, _KMAP_NOHIGHMEM_MIGHT_SLEEP_LINE)
+        m.might_sleep(_HIGHMEM_INTERNAL_H, _KMAP_NOHIGHMEM_MIGHT_SLEEP_LINE)
         return m.page_address(pfn)
-    _might_sleep(m, _HIGHMEM_INTERNAL_H, _KMAP_MIGHT_SLEEP_LINE)
+    m.might_sleep(_HIGHMEM_INTERNAL_H, _KMAP_MIGHT_SLEEP_LINE)
     if pfn < m.max_low_pfn:
         return m.page_address(pfn)
     return kmap_high(m, hm, pfn)
@@ -293,7 +277,7 @@ def kunmap(m: Machine, pfn: int) -> None:
     hm = m.highmem
     if hm is None:
         return
-    _might_sleep(m, _HIGHMEM_INTERNAL_H, _KUNMAP_MIGHT_SLEEP_LINE)
+    m.might_sleep(_HIGHMEM_INTERNAL_H, _KUNMAP_MIGHT_SLEEP_LINE)
     if pfn < m.max_low_pfn:
         return
     kunmap_high(m, hm, pfn)
@@ -376,7 +360,7 @@ def kunmap_local(m: Machine, vaddr: int) -> None:
 def kmap_atomic(m: Machine, pfn: int) -> int | None:
     """kmap_atomic() (deprecated): preempt_disable(), pagefault_disable(), then a
     kmap_local mapping."""
-    _preempt_disable(m)
+    m.preempt_disable()
     hm = m.highmem
     if hm is not None:
         hm.pagefault_disabled[m.current_cpu] += 1      # pagefault_disable()
@@ -389,7 +373,7 @@ def kunmap_atomic(m: Machine, vaddr: int) -> None:
     hm = m.highmem
     if hm is not None:
         hm.pagefault_disabled[m.current_cpu] -= 1      # pagefault_enable()
-    _preempt_enable(m)
+    m.preempt_enable()
 
 
 def pagefault_disabled(m: Machine) -> bool:
