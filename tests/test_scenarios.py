@@ -26,7 +26,8 @@ def test_contexts_step() -> None:
 def test_vmalloc_step() -> None:
     m = Machine.boot(mem="1G")
     out = _run(m, tour_vmalloc)
-    assert "vmalloc(   4096) at 0xffffc90000000000: 1 pages + 1 guard page, area 8192" in out
+    # 0xffffc90000000000 + 2 CPUs' IRQ stacks (16 KiB + a guard page each)
+    assert "vmalloc(   4096) at 0xffffc9000000a000: 1 pages + 1 guard page, area 8192" in out
     assert "present=False level=None" in out
     assert "pages=256 vmalloc N0=256" in out
     assert "purge_vmap_area_lazy(): 3 areas returned with one TLB flush" in out

@@ -365,6 +365,9 @@ class Machine:
         from memsim.mm.vmalloc import vmalloc_init
         vmalloc_init(self)
         mm_percpu.percpu_init(self)
+        if self.arch.name in ("x86_64", "i386"):
+            from memsim.arch_x86 import irq
+            irq.irq_stacks(self)        # irq_init_percpu_irqstack() as each CPU comes up
 
     # the slab API (mm/slab_common.py documents each); bound to self.slab at boot
     kmem_cache_create: Callable[..., Any]

@@ -98,9 +98,11 @@ def test_vmap_stack_vmallocinfo_line() -> None:
     m = Machine.boot(arch="x86_64", mem="256M", cpus=1)
     s = m.alloc_task_stack()
     assert s is not None
-    line = m.proc("vmallocinfo").splitlines()[0]
-    assert line == (f"0x{s.addr:016x}-0x{s.addr + 20480:016x}   20480 "
-                    "kernel_clone+0xb8/0x400 pages=4 vmalloc N0=4")
+    lines = m.proc("vmallocinfo").splitlines()
+    # the boot CPU's vmap'd IRQ stack is the first area, the task stack the next
+    assert lines[0].endswith("   20480 irq_init_percpu_irqstack+0xed/0x120 vmap")
+    assert f"0x{s.addr:016x}-0x{s.addr + 20480:016x}   20480 " \
+        "kernel_clone+0xb8/0x400 pages=4 vmalloc N0=4" in lines
 
 
 @pytest.mark.parametrize(("arch", "kb"), [("x86_64", 16), ("arm64", 16), ("i386", 8)])
@@ -201,11 +203,13 @@ def test_irq_stacks_x86_64() -> None:
 
 def test_irq_stacks_i386() -> None:
     m = Machine.boot(arch="i386", mem="256M", cpus=2)
-    free0 = m.nr_free_pages() + m.nr_pcp_pages()
     hard, soft = m.irq_stack(1), m.irq_stack(1, softirq=True)
     assert hard is not soft and (hard.kind, soft.kind) == ("IRQ", "SOFTIRQ")
     assert hard.size == soft.size == 8192 and not hard.vmap
-    assert m.nr_free_pages() + m.nr_pcp_pages() == free0 - 2 * 2 * 2   # 2 CPUs x 2 x 8K
+    # set up at boot: 2 CPUs x (hardirq + softirq) x 2 pages, each an allocated block
+    stacks = [st for pair in fork.kernel_stacks(m).irq for st in pair]
+    assert len(stacks) == 4 and all(m.page_count(m.virt_to_pfn(st.addr)) == 1
+                                    for st in stacks)
     assert kernel_stack_kb(m) == 0
     with m.softirq_context(cpu=1):
         assert m.current_irq_stack() is soft
@@ -213,10 +217,11 @@ def test_irq_stacks_i386() -> None:
     assert soft.overflowed and m.debug.reports == []
 
 
-def test_irq_stack_first_use_in_atomic_context_is_quiet() -> None:
+def test_irq_stack_in_irq_context_is_the_boot_one() -> None:
     m = Machine.boot(arch="x86_64", mem="256M", cpus=1)
+    boot_stack = m.irq_stack(0)
     with m.irq_context(cpu=0):
-        assert m.current_irq_stack() is not None
+        assert m.current_irq_stack() is boot_stack
     assert m.debug.reports == []
 
 

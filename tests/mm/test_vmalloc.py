@@ -16,6 +16,9 @@ from memsim.mm.maccess import KernelAccessError
 from memsim.mm.vmalloc import VM_MAP_PUT_PAGES, fls
 
 VMALLOC_START = 0xFFFFC90000000000
+#: the first free address on the 2-CPU fixture: boot vmaps one 16 KiB IRQ stack per CPU,
+#: each followed by its guard page
+FIRST_FREE = VMALLOC_START + 2 * (16384 + PAGE_SIZE)
 
 # "0x%pK-0x%pK %7ld" + " %pS" + " pages=%d" + " phys=%pa" + tags + " N%u=%u" (s_show, 6.12)
 _HEAD = r"0x[0-9a-f]{16}-0x[0-9a-f]{16} [ \d]{6}\d+"
@@ -35,7 +38,7 @@ def m() -> Machine:
 def test_placement_and_guard_pages(m: Machine) -> None:
     a = m.vmalloc(4 * PAGE_SIZE)
     b = m.vmalloc(100)
-    assert a == VMALLOC_START
+    assert a == FIRST_FREE
     assert b == a + 5 * PAGE_SIZE          # 4 pages + 1 guard page
     assert m.is_vmalloc_addr(a) and not m.is_vmalloc_addr(m.page_address(0x1000) or 0)
     m.kernel_write(a + 4 * PAGE_SIZE - 1, b"z")
@@ -81,7 +84,7 @@ def test_vfree_lazy_purge_and_reuse(m: Machine) -> None:
     assert b == a + 9 * PAGE_SIZE                               # range not reused yet
     m.vfree(b)
     assert st.purge_vmap_area_lazy() == 2
-    assert st.free_start == [VMALLOC_START]                     # merged back into one
+    assert st.free_start == [FIRST_FREE]                        # merged back into one
     assert m.vmalloc(8 * PAGE_SIZE) == a
     # past lazy_max_pages() the purge happens by itself
     c = m.vmalloc(16384 * PAGE_SIZE)
@@ -112,6 +115,9 @@ def test_vmallocinfo_lines(m: Machine) -> None:
     m.vfree(z)
     text = m.proc("/proc/vmallocinfo")
     lines = text.splitlines()
+    boot = [ln for ln in lines if "irq_init_percpu_irqstack" in ln]
+    assert len(boot) == 2 and lines[:2] == boot          # the CPUs' IRQ stacks come first
+    lines = lines[2:]
     assert lines[0].startswith(f"0x{a:016x}-0x{a + 20480:016x}   20480 test_caller+0x")
     assert re.fullmatch(r"0x[0-9a-f]{16}-0x[0-9a-f]{16}   20480 test_caller\+0x[0-9a-f]+/0x1000 "
                         r"pages=4 vmalloc N0=4", lines[0])
@@ -141,7 +147,7 @@ def test_vmallocinfo_regex_matches_real_sample() -> None:
 
 def test_vpages_for_big_areas(m: Machine) -> None:
     a = m.vmalloc(10 << 20)               # 2560 pointers = 20 KiB: the array is vmalloc'ed
-    lines = m.proc("vmallocinfo").splitlines()
+    lines = m.proc("vmallocinfo").splitlines()[2:]      # after the boot IRQ stacks
     assert re.search(r"  *10489856 \S+ pages=2560 vmalloc vpages N0=2560$", lines[0])
     assert re.search(r"   24576 \S+ pages=5 vmalloc N0=5$", lines[1])
     m.vfree(a)

@@ -17,10 +17,10 @@ account_kernel_stack()); the x86_64 pages are per-cpu memory (reserved at boot),
 ones plain allocated pages. The stacks are TaskStack objects (kernel/fork.py) with kind
 "IRQ" / "SOFTIRQ", so ``use()``/``release()`` model their depth the same way.
 
-SIM: the kernel sets the stacks up while bringing each CPU up; the model does it for all
-CPUs on the first ``m.irq_stack()`` call (outside any atomic context the caller is in), so
-that machines that never look at IRQ stacks keep their vmalloc layout. The backing store
-sits at offset 0 of the CPU's per-cpu unit. arm and arm64 IRQ stacks are not modelled.
+The kernel sets the stacks up while bringing each CPU up; the model does it for all CPUs at
+boot, right after vmalloc and the per-cpu allocator exist, so they are the first vmalloc
+areas as in the sample. SIM: the backing store sits at offset 0 of the CPU's per-cpu unit.
+arm and arm64 IRQ stacks are not modelled.
 """
 
 from __future__ import annotations
@@ -83,20 +83,10 @@ def irq_init_percpu_irqstack(m: Machine, cpu: int) -> tuple[fork.TaskStack, fork
 
 
 def irq_stacks(m: Machine) -> list[tuple[fork.TaskStack, fork.TaskStack]]:
-    """Every CPU's IRQ stacks, set up on first use (see the SIM note above)."""
+    """Every CPU's IRQ stacks (set up once, at boot)."""
     ks = fork.kernel_stacks(m)
     if not ks.irq:
-        # boot/CPU-up context: process context that may sleep (the caller may be in an
-        # interrupt now; the kernel did this long before)
-        atomic = m._atomic_cpus
-        saved = list(m.preempt_count)
-        m._atomic_cpus = 0
-        m.preempt_count[:] = [0] * m.nr_cpus
-        try:
-            ks.irq = [irq_init_percpu_irqstack(m, cpu) for cpu in range(m.nr_cpus)]
-        finally:
-            m._atomic_cpus = atomic
-            m.preempt_count[:] = saved
+        ks.irq = [irq_init_percpu_irqstack(m, cpu) for cpu in range(m.nr_cpus)]
     return ks.irq
 
 
