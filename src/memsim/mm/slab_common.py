@@ -87,7 +87,9 @@ def calculate_alignment(m: Machine, flags: int, align: int, size: int) -> int:
 
 def python_caller() -> str:
     """A %pS-style call site for the model user's code calling the slab API: the Python
-    function name, with its line number as the offset (``test_uaf+0x2a/0x1000``)."""
+    function name, with its line number as the offset (``test_uaf+0x2a/0x1000``).
+    # SIM: the kernel prints the caller's symbol+offset/size; the model's callers are
+    # Python functions, so the offset is a line number and the size a fixed 0x1000."""
     f = sys._getframe(1)
     while f is not None and (f.f_globals.get("__name__", "").startswith("memsim.mm")
                              or f.f_globals.get("__name__", "") == "memsim.machine"):

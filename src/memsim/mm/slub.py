@@ -563,7 +563,9 @@ class Slub(SlabAllocator):
             ctor = s.ctor
             for i in range(objects):
                 ctor(m, first + i * size)
-        # objects chained in address order: object 0 is the list head (the last element)
+        # objects chained in address order: object 0 is the list head (the last element).
+        # SIM: CONFIG_SLAB_FREELIST_RANDOM (on in distribution kernels) shuffles this
+        # order per slab; the model keeps the unshuffled order of a kernel without it.
         slab.freelist = list(range(first + (objects - 1) * size, first - 1, -size))
         return slab
 
