@@ -135,6 +135,16 @@ KEYS: dict[str, tuple[Callable[[str, object], Any], Any]] = {
     "sysctl.vm.extfrag_threshold": (_int(0, 1000), 500),
     "sysctl.vm.numa_zonelist_order": (_choice("Node", "node", "N", "n", "Default",
                                               "default", "D", "d"), "Node"),
+    "sysctl.vm.overcommit_memory": (_int(0, 2), 0),
+    "sysctl.vm.overcommit_ratio": (_int(0), 50),
+    "sysctl.vm.overcommit_kbytes": (_int(0), 0),
+    "sysctl.vm.max_map_count": (_int(0), 65530),
+    "sysctl.vm.mmap_min_addr": (_int(0), 4096),
+    "sysctl.vm.user_reserve_kbytes": (_int(0), None),
+    "sysctl.vm.admin_reserve_kbytes": (_int(0), None),
+    "sysctl.vm.page-cluster": (_int(0, 31), 3),
+    "sysctl.vm.swappiness": (_int(0, 200), 60),
+    "sysctl.kernel.randomize_va_space": (_int(0, 2), 2),
 }
 
 _CMDLINE_SHORT = {k.split(".", 1)[1] for k in KEYS if k.startswith("cmdline.")}
@@ -144,7 +154,7 @@ def _canonical_key(key: str) -> str:
     key = key.strip()
     if key in KEYS:
         return key
-    if key.startswith("vm.") and f"sysctl.{key}" in KEYS:
+    if key.startswith(("vm.", "kernel.")) and f"sysctl.{key}" in KEYS:
         return f"sysctl.{key}"
     if key in _CMDLINE_SHORT:
         return f"cmdline.{key}"

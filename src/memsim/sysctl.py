@@ -30,6 +30,16 @@ class VmSysctl:
     percpu_pagelist_high_fraction: int = 0
     extfrag_threshold: int = 500
     numa_zonelist_order: str = "Node"
+    overcommit_memory: int = 0
+    overcommit_ratio: int = 50
+    overcommit_kbytes: int = 0
+    max_map_count: int = 65530
+    mmap_min_addr: int = 4096
+    user_reserve_kbytes: int = 0
+    admin_reserve_kbytes: int = 0
+    page_cluster: int = 3
+    swappiness: int = 60
+    randomize_va_space: int = 2
 
 
 #: name -> (kind, minimum, maximum); kind is "int", "list" or "str"
@@ -41,6 +51,15 @@ SYSCTLS: dict[str, tuple[str, int, int]] = {
     "percpu_pagelist_high_fraction": ("int", 0, (1 << 31) - 1),
     "extfrag_threshold": ("int", 0, 1000),
     "numa_zonelist_order": ("str", 0, 0),
+    "overcommit_memory": ("int", 0, 2),
+    "overcommit_ratio": ("int", 0, (1 << 31) - 1),
+    "overcommit_kbytes": ("int", 0, (1 << 63) - 1),
+    "max_map_count": ("int", 0, (1 << 31) - 1),
+    "mmap_min_addr": ("int", 0, (1 << 63) - 1),
+    "user_reserve_kbytes": ("int", 0, (1 << 63) - 1),
+    "admin_reserve_kbytes": ("int", 0, (1 << 63) - 1),
+    "page_cluster": ("int", 0, 31),
+    "swappiness": ("int", 0, 200),
 }
 
 

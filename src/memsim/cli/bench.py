@@ -12,7 +12,7 @@ from typing import Any
 
 from memsim.errors import MemsimError
 
-BENCHMARKS = ("boot", "buddy", "slab", "replay", "highmem", "vmalloc")
+BENCHMARKS = ("boot", "buddy", "slab", "replay", "highmem", "vmalloc", "fault")
 
 
 def _bench_dir() -> Path:

@@ -32,7 +32,8 @@ field                   encoding
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -126,3 +127,107 @@ class MemMap:
         self.index[pfn] = 0
         self.compound_head1[pfn] = 0
         self.compound_order[pfn] = 0
+
+
+# ---- address spaces (include/linux/mm_types.h: vm_area_struct, mm_struct) -----------
+
+MM_FILEPAGES = 0
+MM_ANONPAGES = 1
+MM_SWAPENTS = 2
+MM_SHMEMPAGES = 3
+NR_MM_COUNTERS = 4
+
+#: page->mapping low bit for anonymous folios (PAGE_MAPPING_ANON), KSM adds bit 1
+PAGE_MAPPING_ANON = 0x1
+PAGE_MAPPING_KSM = 0x2
+
+
+@dataclass(slots=True, eq=False)
+class VmAreaStruct:
+    """struct vm_area_struct: one mapping ``[vm_start, vm_end)`` of an mm."""
+
+    vm_start: int
+    vm_end: int
+    vm_mm: MmStruct
+    vm_flags: int
+    vm_pgoff: int
+    #: the struct file mapped (fs/file.py File), None for anonymous memory
+    vm_file: Any = None
+    #: struct anon_vma (mm/rmap.py AnonVma), allocated on the first anonymous fault
+    anon_vma: Any = None
+    #: anon_vma_chain entries linking this VMA to every anon_vma it may hold pages of
+    anon_vma_chain: list[Any] = field(default_factory=list)
+    #: PTE template (include/pgtable_types.py vm_get_page_prot)
+    vm_page_prot: int = 0
+    #: vm_operations_struct (mm/memory.py VmOps); None for private anonymous VMAs
+    vm_ops: Any = None
+    #: special mappings ([vdso], [vvar]) name them through vm_ops->name
+    special_name: str | None = None
+
+    @property
+    def nr_pages(self) -> int:
+        return (self.vm_end - self.vm_start) >> 12
+
+    def vma_is_anonymous(self) -> bool:
+        return self.vm_ops is None
+
+    def linear_page_index(self, addr: int) -> int:
+        return ((addr - self.vm_start) >> 12) + self.vm_pgoff
+
+    def __repr__(self) -> str:
+        return (f"<vma {self.vm_start:#x}-{self.vm_end:#x} flags={self.vm_flags:#x} "
+                f"pgoff={self.vm_pgoff:#x}{' file' if self.vm_file else ''}>")
+
+
+@dataclass(slots=True, eq=False)
+class MmStruct:
+    """struct mm_struct: a process address space (VMAs, page tables, counters)."""
+
+    #: VMAs sorted by address. # SIM: a Python list searched with bisect stands in for the
+    #: maple tree (find_vma and friends keep their semantics, mm/mmap.py)
+    vmas: list[VmAreaStruct] = field(default_factory=list)
+    #: the page tables (mm/pgtable.py PgTable), allocated by mm_alloc
+    pgd: Any = None
+    map_count: int = 0
+    total_vm: int = 0
+    locked_vm: int = 0
+    pinned_vm: int = 0
+    data_vm: int = 0
+    exec_vm: int = 0
+    stack_vm: int = 0
+    hiwater_rss: int = 0
+    hiwater_vm: int = 0
+    rss_stat: list[int] = field(default_factory=lambda: [0] * NR_MM_COUNTERS)
+    pgtables_bytes: int = 0
+    def_flags: int = 0
+    mmap_base: int = 0
+    mmap_legacy_base: int = 0
+    task_size: int = 0
+    start_code: int = 0
+    end_code: int = 0
+    start_data: int = 0
+    end_data: int = 0
+    start_brk: int = 0
+    brk: int = 0
+    start_stack: int = 0
+    arg_start: int = 0
+    arg_end: int = 0
+    env_start: int = 0
+    env_end: int = 0
+    mm_users: int = 1
+    mm_count: int = 1
+    #: MMF_* bits (MMF_VM_MERGEABLE, MMF_VM_MERGE_ANY, MMF_HAS_MDWE, ...)
+    flags: int = 0
+    #: the task that owns this mm (kernel/task.py TaskStruct)
+    owner: Any = None
+    #: KSM per-mm counters (mm/ksm.py)
+    ksm_merging_pages: int = 0
+    ksm_rmap_items: int = 0
+    ksm_zero_pages: int = 0
+
+    def get_mm_counter(self, member: int) -> int:
+        return self.rss_stat[member]
+
+    def get_mm_rss(self) -> int:
+        r = self.rss_stat
+        return r[MM_FILEPAGES] + r[MM_ANONPAGES] + r[MM_SHMEMPAGES]

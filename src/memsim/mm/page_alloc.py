@@ -741,12 +741,53 @@ def nr_pcp_alloc(pcp: PerCpuPages, zone: Zone, order: int) -> int:
     return batch
 
 
+def _rmqueue_bulk_blocks(m: Machine, zone: Zone, count: int, lst: object, mt: int) -> int:
+    """
+    The order-0 refill loop of rmqueue_bulk() a block at a time. When the smallest free
+    block of *mt* has order k (so every lower list of *mt* is empty) and at least 2**k
+    pages are still wanted, 2**k calls of __rmqueue_smallest() would split that block and
+    hand out its pages in ascending order, leaving the lists as they were without it:
+    take the block whole. Returns the pages taken; the caller finishes page by page.
+    """
+    free_area = zone.free_area
+    extendleft = lst.extendleft  # type: ignore[attr-defined]
+    mm = m.mem_map
+    pb_order = m.pageblock_order
+    vm_stat = zone.vm_stat
+    i = 0
+    while i < count:
+        for k in range(NR_PAGE_ORDERS):
+            fl = free_area[k].free_list[mt]
+            if fl:
+                break
+        else:
+            return i
+        n = 1 << k
+        if k == 0 or count - i < n:
+            return i
+        pfn, _ = fl.popitem()
+        free_area[k].nr_free -= 1
+        mm.page_type[pfn] = 0
+        mm.private[pfn] = 0
+        if mt != MT_ISOLATE:
+            vm_stat[NR_FREE_PAGES] -= n
+            if k >= pb_order:
+                vm_stat[NR_FREE_PAGES_BLOCKS] -= n
+            if mt == MT_HIGHATOMIC:
+                zone.nr_free_highatomic -= n
+        extendleft(range(pfn, pfn + n))
+        i += n
+    return i
+
+
 def rmqueue_bulk(m: Machine, zone: Zone, order: int, count: int, lst: object, mt: int,
                  alloc_flags: int) -> int:
     """rmqueue_bulk(): move *count* blocks from the buddy to the tail of a pcp list."""
     mode = [RMQUEUE_NORMAL]
     appendleft = lst.appendleft  # type: ignore[attr-defined]
     i = 0
+    if order == 0 and not m.tp.mm_page_alloc_zone_locked.enabled:
+        i = _rmqueue_bulk_blocks(m, zone, count, lst, mt)
     while i < count:
         # __rmqueue() in RMQUEUE_NORMAL mode starts with __rmqueue_smallest(): call it
         # directly while that mode lasts (the common case, and the hot loop of a refill).

@@ -1,0 +1,538 @@
+"""
+Processes (include/linux/sched.h task_struct, kernel/fork.c copy_mm/dup_mmap,
+kernel/exit.c, fs/exec.c + fs/binfmt_elf.c for the initial layout) and the process API:
+``p = m.spawn("cat")`` gives a task with an exec-like address space, and methods named
+after the syscalls (``p.mmap``, ``p.munmap``, ``p.brk``, ``p.mprotect`` ... raising
+OSError with the kernel's errno; ``p.syscall(name, ...)`` returns the raw value or
+-errno), memory access (``p.read``, ``p.write``, ``p.touch``) that drives the fault path,
+``p.fork()``, ``p.exit()`` and ``p.wait()``.
+
+The syscalls themselves live in mm/mmap.py, mm/mprotect.py, mm/mremap.py, mm/madvise.py,
+mm/mlock.py, mm/mincore.py, mm/mseal.py; faults in mm/memory.py.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from memsim.errors import InputError
+from memsim.include.mm import (
+    VM_DONTCOPY,
+    VM_LOCKED_MASK,
+    VM_NOHUGEPAGE,
+    VM_STACK_FLAGS,
+    VM_WIPEONFORK,
+)
+from memsim.include.mm_types import MmStruct, VmAreaStruct
+from memsim.include.mman import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_PRIVATE,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+)
+from memsim.include.pgtable_types import vm_get_page_prot
+from memsim.mm import memory
+from memsim.mm.memory import SignalDelivered, SpecialMappingOps
+from memsim.mm.pgtable import PgTable
+
+if TYPE_CHECKING:
+    from memsim.machine import Machine
+
+PAGE_SIZE = 4096
+PAGE_MASK = ~(PAGE_SIZE - 1)
+#: stack_expand in setup_arg_pages: the initial stack VMA covers 128 KiB below the
+#: argument page(s)
+STACK_EXPAND = 128 << 10
+#: [vvar] and [vdso] sizes on x86-64 6.12 (VVAR_NR_PAGES = 4, a 2-page vDSO image)
+VVAR_PAGES = 4
+VDSO_PAGES = 2
+
+
+def proc_caches_init(m: Machine) -> None:
+    """Boot-time set-up of the process side: the zero page, overcommit reserves, vDSO."""
+    from memsim.mm.util import init_reserves
+    memory.init_zero_page(m)
+    init_reserves(m)
+    pages = []
+    for _ in range(VVAR_PAGES + VDSO_PAGES):
+        pfn = m.alloc_pages(0xCC0 | 0x100, 0)  # GFP_KERNEL | __GFP_ZERO
+        assert pfn is not None
+        pages.append(pfn)
+    m.vdso_pages = pages
+
+
+class TaskStruct:
+    """
+    A process: task_struct with its mm. Created by ``m.spawn()`` or ``p.fork()``.
+
+    Counters: ``min_flt``/``maj_flt`` as /proc/PID/stat reports them.
+    """
+
+    def __init__(self, m: Machine, pid: int, comm: str, mm: MmStruct,
+                 parent: TaskStruct | None) -> None:
+        self.m = m
+        self.pid = pid
+        self.comm = comm[:15]
+        self.mm = mm
+        self.parent = parent
+        self.children: list[TaskStruct] = []
+        self.min_flt = 0
+        self.maj_flt = 0
+        self.exit_state: str | None = None
+        self.exit_code = 0
+        #: the signal that killed the task, if any
+        self.killed_by: int | None = None
+        self.ip = 0
+        self.sp = 0
+        self.files: Any = None
+        self.oom_score_adj = 0
+        self.brk_randomized = False
+        mm.owner = self
+
+    # ---- life cycle -------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self.exit_state is None
+
+    def _check_alive(self) -> None:
+        if self.exit_state is not None:
+            raise InputError(f"process {self.pid} ({self.comm}) has exited")
+
+    def fork(self, comm: str | None = None) -> TaskStruct:
+        """fork(): a child with a copy of this address space (copy-on-write)."""
+        self._check_alive()
+        return copy_process(self.m, self, comm)
+
+    def exit(self, code: int = 0) -> None:
+        """exit(): tear down the address space; the task becomes a zombie until waited."""
+        self._check_alive()
+        do_exit(self.m, self, code)
+
+    def wait(self, child: TaskStruct | None = None) -> tuple[int, int]:
+        """wait4(): reap an exited child; (pid, status)."""
+        for c in list(self.children):
+            if (child is None or c is child) and c.exit_state == "zombie":
+                release_task(self.m, c)
+                self.children.remove(c)
+                status = c.killed_by if c.killed_by is not None else (c.exit_code & 0xFF) << 8
+                return c.pid, status
+        raise ChildProcessError(10, "No child processes")
+
+    # ---- syscalls --------------------------------------------------------------------
+    def syscall(self, name: str, *args: int) -> int:
+        """The raw syscall: its return value, or -errno."""
+        self._check_alive()
+        fn = SYSCALLS.get(name)
+        if fn is None:
+            raise InputError(f"unknown syscall {name!r} (known: {', '.join(sorted(SYSCALLS))})")
+        m = self.m
+        prev = m.current_pid, m.current_comm
+        m.current_pid, m.current_comm = self.pid, self.comm
+        try:
+            return int(fn(m, self, *args))
+        finally:
+            m.current_pid, m.current_comm = prev
+
+    def _call(self, name: str, *args: int) -> int:
+        r = self.syscall(name, *args)
+        if r < 0 and r > -4096:
+            raise OSError(-r, f"{name}: {os.strerror(-r)}")
+        return r
+
+    def mmap(self, addr: int, length: int, prot: int, flags: int, fd: int = -1,
+             offset: int = 0) -> int:
+        return self._call("mmap", addr, length, prot, flags, fd, offset)
+
+    def munmap(self, addr: int, length: int) -> int:
+        return self._call("munmap", addr, length)
+
+    def mprotect(self, addr: int, length: int, prot: int) -> int:
+        return self._call("mprotect", addr, length, prot)
+
+    def mremap(self, old_addr: int, old_len: int, new_len: int, flags: int = 0,
+               new_addr: int = 0) -> int:
+        return self._call("mremap", old_addr, old_len, new_len, flags, new_addr)
+
+    def brk(self, addr: int) -> int:
+        return self.syscall("brk", addr)
+
+    def sbrk(self, increment: int) -> int:
+        """glibc sbrk(): the old break; raises ENOMEM if the kernel refused."""
+        old = self.syscall("brk", 0)
+        if increment == 0:
+            return old
+        new = self.syscall("brk", old + increment)
+        if new != old + increment:
+            raise OSError(12, "sbrk: Cannot allocate memory")
+        return old
+
+    def madvise(self, addr: int, length: int, advice: int) -> int:
+        return self._call("madvise", addr, length, advice)
+
+    def mlock(self, addr: int, length: int) -> int:
+        return self._call("mlock", addr, length)
+
+    def mlock2(self, addr: int, length: int, flags: int = 0) -> int:
+        return self._call("mlock2", addr, length, flags)
+
+    def munlock(self, addr: int, length: int) -> int:
+        return self._call("munlock", addr, length)
+
+    def mlockall(self, flags: int) -> int:
+        return self._call("mlockall", flags)
+
+    def munlockall(self) -> int:
+        return self._call("munlockall")
+
+    def mincore(self, addr: int, length: int) -> bytes:
+        from memsim.mm.mincore import do_mincore
+        self._check_alive()
+        r = do_mincore(self.m, self, addr, length)
+        if isinstance(r, int):
+            raise OSError(-r, f"mincore: {os.strerror(-r)}")
+        return r
+
+    def msync(self, addr: int, length: int, flags: int) -> int:
+        return self._call("msync", addr, length, flags)
+
+    def mseal(self, addr: int, length: int, flags: int = 0) -> int:
+        return self._call("mseal", addr, length, flags)
+
+    def prctl(self, option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0,
+              arg5: int = 0) -> int:
+        return self._call("prctl", option, arg2, arg3, arg4, arg5)
+
+    # ---- memory access ----------------------------------------------------------------
+    def _access(self, addr: int, write: bool) -> int:
+        try:
+            return memory.user_access(self.m, self, addr, write)
+        except SignalDelivered as sig:
+            if sig.pid == self.pid and sig.signo in (signal.SIGSEGV, signal.SIGBUS,
+                                                     signal.SIGKILL):
+                do_exit(self.m, self, 0, killed_by=sig.signo)
+            raise
+
+    def read(self, addr: int, n: int) -> bytes:
+        """Read *n* bytes of user memory (faulting pages in as a load would)."""
+        self._check_alive()
+        out = bytearray()
+        end = addr + n
+        data = self.m.page_data
+        while addr < end:
+            pfn = self._access(addr, False)
+            off = addr & (PAGE_SIZE - 1)
+            chunk = min(PAGE_SIZE - off, end - addr)
+            page = data.get(pfn)
+            out += page[off:off + chunk] if page is not None else bytes(chunk)
+            addr += chunk
+        return bytes(out)
+
+    def write(self, addr: int, data: bytes) -> None:
+        """Write *data* to user memory (write faults: zero-fill, COW, dirtying)."""
+        self._check_alive()
+        pd = self.m.page_data
+        pos = 0
+        while pos < len(data):
+            pfn = self._access(addr, True)
+            off = addr & (PAGE_SIZE - 1)
+            chunk = min(PAGE_SIZE - off, len(data) - pos)
+            page = pd.get(pfn)
+            if page is None:
+                page = pd[pfn] = bytearray(PAGE_SIZE)
+            page[off:off + chunk] = data[pos:pos + chunk]
+            pos += chunk
+            addr += chunk
+
+    def touch(self, addr: int, length: int, write: bool = False, val: int | None = None,
+              step: int = 1) -> bytes:
+        """
+        Touch every *step*-th page of ``[addr, addr + length)``: a write fills the whole
+        page with the byte *val* (or leaves its contents when None), a read loads its first
+        byte. Returns the first byte of each page touched.
+        """
+        self._check_alive()
+        from memsim.mm.gup import touch_range
+        return touch_range(self.m, self, addr, length, write, val, step)
+
+    # ---- files -------------------------------------------------------------------------
+    def _vfs(self) -> Any:
+        vfs = getattr(self.m, "vfs", None)
+        if vfs is None:
+            raise InputError("this machine has no filesystem")
+        return vfs
+
+    def __repr__(self) -> str:
+        state = "" if self.exit_state is None else f" {self.exit_state}"
+        return f"<task {self.pid} {self.comm}{state}>"
+
+
+#: name -> handler(m, task, *args) for ``TaskStruct.syscall``; filled by the mm modules
+SYSCALLS: dict[str, Callable[..., int]] = {}
+
+
+def register_syscall(name: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    def deco(fn: Callable[..., int]) -> Callable[..., int]:
+        SYSCALLS[name] = fn
+        return fn
+    return deco
+
+
+# ---- exec-like start-up ------------------------------------------------------------------
+
+def mm_alloc(m: Machine) -> MmStruct:
+    mm = MmStruct()
+    mm.pgd = PgTable(m, mm)
+    return mm
+
+
+def alloc_pid(m: Machine) -> int:
+    m.last_pid += 1
+    while m.last_pid in m.tasks:
+        m.last_pid += 1
+    return m.last_pid
+
+
+def spawn(m: Machine, name: str, *, randomize: bool | None = None,
+          text_pages: int = 2, data_pages: int = 1, bss_pages: int = 1) -> TaskStruct:
+    """
+    A new process as execve() of a PIE ELF leaves it: the executable's segments (header,
+    text, read-only data, data) mapped from a file, bss, the brk start, the stack with its
+    argument page, and [vvar]/[vdso]. Randomisation follows kernel.randomize_va_space and
+    the machine's seed (``randomize=False`` gives the ``setarch -R`` layout).
+    """
+    from memsim.mm.mmap import LAYOUTS, arch_pick_mmap_layout
+    if randomize is None:
+        randomize = m.sysctl.randomize_va_space > 0
+    pid = alloc_pid(m)
+    rng = random.Random((m.config.seed << 20) ^ pid)
+    mm = mm_alloc(m)
+    task = TaskStruct(m, pid, name, mm, None)
+    m.tasks[pid] = task
+    files = _new_fdtable(m)
+    task.files = files
+    arch_pick_mmap_layout(m, mm, randomize, rng)
+    lay = LAYOUTS[m.arch.name]
+    # the executable (load_elf_binary: ET_DYN at ELF_ET_DYN_BASE + arch_mmap_rnd())
+    load_bias = lay.et_dyn_base & PAGE_MASK
+    if randomize:
+        load_bias += rng.getrandbits(lay.mmap_rnd_bits) << 12
+    load_bias &= PAGE_MASK
+    segs = [(PROT_READ, 1), (PROT_READ | PROT_EXEC, text_pages), (PROT_READ, 1),
+            (PROT_READ | PROT_WRITE, data_pages)]
+    file_pages = sum(n for _, n in segs)
+    exe = _exe_file(m, name, file_pages)
+    addr = load_bias
+    pgoff = 0
+    for prot, n in segs:
+        r = task.syscall("mmap", addr, n * PAGE_SIZE, prot, MAP_PRIVATE | MAP_FIXED,
+                         _install(task, exe), pgoff * PAGE_SIZE) if exe is not None else \
+            task.syscall("mmap", addr, n * PAGE_SIZE, prot,
+                         MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0)
+        if r < 0:
+            raise InputError(f"spawn {name}: mapping the executable failed ({r})")
+        if prot & PROT_EXEC:
+            mm.start_code, mm.end_code = addr, addr + n * PAGE_SIZE
+        if prot & PROT_WRITE:
+            mm.start_data, mm.end_data = addr, addr + n * PAGE_SIZE
+        addr += n * PAGE_SIZE
+        pgoff += n
+    if files is not None:
+        files.close_all(m)
+    # bss: anonymous, right after the data segment
+    task.syscall("mmap", addr, bss_pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0)
+    end_bss = addr + bss_pages * PAGE_SIZE
+    mm.start_brk = mm.brk = end_bss
+    if randomize and m.sysctl.randomize_va_space > 1:
+        brk = mm.brk + PAGE_SIZE
+        rng_pages = lay.brk_rnd_range >> 12
+        mm.start_brk = mm.brk = brk + (rng.randrange(rng_pages) << 12)
+        task.brk_randomized = True
+    # the stack (setup_arg_pages): one argument page plus the 128 KiB expansion
+    stack_top = lay.task_size
+    if randomize:
+        stack_top = (stack_top & PAGE_MASK) - ((rng.getrandbits(22) & lay.stack_rnd_mask) << 12)
+    stack = VmAreaStruct(stack_top - PAGE_SIZE - STACK_EXPAND, stack_top, mm, VM_STACK_FLAGS,
+                         0)
+    stack.vm_pgoff = stack.vm_start >> 12
+    stack.vm_page_prot = vm_get_page_prot(VM_STACK_FLAGS)
+    from memsim.mm.util import security_vm_enough_memory_mm
+    from memsim.mm.vma import vm_stat_account, vma_link
+    security_vm_enough_memory_mm(m, mm, stack.nr_pages)
+    vma_link(mm, stack)
+    vm_stat_account(mm, stack.vm_flags, stack.nr_pages)
+    mm.start_stack = stack_top - 0x100 - (rng.getrandbits(8) << 4 if randomize else 0)
+    mm.arg_start = mm.start_stack + 8
+    mm.arg_end = mm.env_start = mm.arg_start + len(name) + 1
+    mm.env_end = stack_top - 8
+    task.sp = mm.start_stack
+    task.ip = mm.start_code
+    task.write(mm.arg_start, name.encode() + b"\0")
+    _map_vdso(m, task)
+    mm.hiwater_vm = mm.total_vm
+    return task
+
+
+def _new_fdtable(m: Machine) -> Any:
+    try:
+        from memsim.fs.file import FdTable
+    except ImportError:
+        return None
+    return FdTable()
+
+
+def _exe_file(m: Machine, name: str, pages: int) -> Any:
+    vfs = getattr(m, "vfs", None)
+    if vfs is None:
+        return None
+    path = name if name.startswith("/") else f"/usr/bin/{name}"
+    return vfs.exe_file(path, pages)
+
+
+def _install(task: TaskStruct, file: Any) -> int:
+    return int(task.files.install(file))
+
+
+def _map_vdso(m: Machine, task: TaskStruct) -> None:
+    """map_vdso(): [vvar] then [vdso], placed top-down in the mmap area."""
+    from memsim.include.mm import (
+        VM_DONTDUMP,
+        VM_EXEC,
+        VM_IO,
+        VM_MAYEXEC,
+        VM_MAYREAD,
+        VM_MIXEDMAP,
+        VM_PFNMAP,
+        VM_READ,
+    )
+    from memsim.mm.mmap import __get_unmapped_area
+    from memsim.mm.vma import vm_stat_account, vma_link
+    mm = task.mm
+    size = (VVAR_PAGES + VDSO_PAGES) * PAGE_SIZE
+    addr = __get_unmapped_area(m, mm, None, 0, size, 0, 0, 0)
+    if addr < 0:
+        raise InputError("spawn: no room for the vDSO")
+    pages: list[int] = m.vdso_pages
+    vvar_flags = VM_READ | VM_MAYREAD | VM_IO | VM_DONTDUMP | VM_PFNMAP
+    vdso_flags = VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYEXEC | VM_DONTDUMP | VM_MIXEDMAP
+    for start, n, flags, name, pg in (
+            (addr, VVAR_PAGES, vvar_flags, "[vvar]", pages[:VVAR_PAGES]),
+            (addr + VVAR_PAGES * PAGE_SIZE, VDSO_PAGES, vdso_flags, "[vdso]",
+             pages[VVAR_PAGES:])):
+        v = VmAreaStruct(start, start + n * PAGE_SIZE, mm, flags, 0)
+        v.vm_ops = SpecialMappingOps(name, pg)
+        v.special_name = name
+        v.vm_page_prot = vm_get_page_prot(flags)
+        vma_link(mm, v)
+        vm_stat_account(mm, flags, n)
+
+
+# ---- fork ------------------------------------------------------------------------------------
+
+def copy_process(m: Machine, parent: TaskStruct, comm: str | None) -> TaskStruct:
+    """copy_process() with copy_mm() -> dup_mm() -> dup_mmap()."""
+    pid = alloc_pid(m)
+    mm = mm_alloc(m)
+    child = TaskStruct(m, pid, comm or parent.comm, mm, parent)
+    child.ip, child.sp = parent.ip, parent.sp
+    child.brk_randomized = parent.brk_randomized
+    child.oom_score_adj = parent.oom_score_adj
+    err = dup_mmap(m, mm, parent.mm)
+    if err:
+        exit_mmap(m, mm)
+        raise OSError(-err, f"fork: {os.strerror(-err)}")
+    if parent.files is not None:
+        child.files = parent.files.dup_fd()
+    m.tasks[pid] = child
+    parent.children.append(child)
+    return child
+
+
+def dup_mmap(m: Machine, mm: MmStruct, oldmm: MmStruct) -> int:
+    from memsim.include.mm import VM_ACCOUNT
+    from memsim.mm.memory import copy_page_range
+    from memsim.mm.rmap import anon_vma_fork
+    from memsim.mm.util import security_vm_enough_memory_mm
+    from memsim.mm.vma import get_file, vm_stat_account
+    for f in ("total_vm", "data_vm", "exec_vm", "stack_vm", "start_code", "end_code",
+              "start_data", "end_data", "start_brk", "brk", "start_stack", "arg_start",
+              "arg_end", "env_start", "env_end", "mmap_base", "mmap_legacy_base",
+              "task_size"):
+        setattr(mm, f, getattr(oldmm, f))
+    mm.def_flags = oldmm.def_flags & VM_NOHUGEPAGE
+    mm.hiwater_rss = oldmm.get_mm_rss()
+    mm.hiwater_vm = oldmm.total_vm
+    for vma in oldmm.vmas:
+        if vma.vm_flags & VM_DONTCOPY:
+            vm_stat_account(mm, vma.vm_flags, -vma.nr_pages)
+            continue
+        if vma.vm_flags & VM_ACCOUNT:
+            if security_vm_enough_memory_mm(m, oldmm, vma.nr_pages):
+                return -12
+        tmp = VmAreaStruct(vma.vm_start, vma.vm_end, mm, vma.vm_flags & ~VM_LOCKED_MASK,
+                           vma.vm_pgoff, vma.vm_file, None, [], vma.vm_page_prot, vma.vm_ops,
+                           vma.special_name)
+        if vma.vm_flags & VM_WIPEONFORK:
+            tmp.anon_vma = None
+        else:
+            anon_vma_fork(m, tmp, vma)
+        if tmp.vm_file is not None:
+            get_file(tmp.vm_file)
+        mm.vmas.append(tmp)
+        mm.map_count += 1
+        if tmp.vm_file is not None:
+            lst = tmp.vm_file.f_mapping.i_mmap
+            lst.insert(lst.index(vma) + 1 if vma in lst else len(lst), tmp)
+        if not vma.vm_flags & VM_WIPEONFORK:
+            copy_page_range(m, tmp, vma)
+    return 0
+
+
+# ---- exit ------------------------------------------------------------------------------------
+
+def exit_mmap(m: Machine, mm: MmStruct) -> None:
+    """exit_mmap(): unmap every VMA, free the page tables, refund the commit charge."""
+    from memsim.mm.memory import zap_pte_range
+    from memsim.mm.mmap import remove_vma, remove_vma_accounting
+    for v in list(mm.vmas):
+        zap_pte_range(m, v, v.vm_start, v.vm_end)
+    mm.pgd.free_pgtables(0, mm.task_size or (1 << 64), 0, 1 << 64)
+    for v in list(mm.vmas):
+        remove_vma_accounting(m, mm, v)
+        remove_vma(m, mm, v)
+    mm.pgd.destroy()
+    ksm_exit = getattr(m, "ksm_exit_hook", None)
+    if ksm_exit is not None:
+        ksm_exit(mm)
+
+
+def do_exit(m: Machine, task: TaskStruct, code: int, killed_by: int | None = None) -> None:
+    if task.exit_state is not None:
+        return
+    task.exit_code = code
+    task.killed_by = killed_by
+    exit_mmap(m, task.mm)
+    if task.files is not None:
+        task.files.close_all(m)
+    task.exit_state = "zombie"
+    if task.parent is None or task.parent.exit_state is not None:
+        release_task(m, task)
+    for c in task.children:
+        c.parent = None
+        if c.exit_state == "zombie":
+            release_task(m, c)
+
+
+def release_task(m: Machine, task: TaskStruct) -> None:
+    task.exit_state = "dead"
+    m.tasks.pop(task.pid, None)
+
+
+# the mm modules register their syscalls in SYSCALLS when imported
+from memsim.mm import mmap as _mmap  # noqa: E402,F401
