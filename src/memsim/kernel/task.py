@@ -391,8 +391,15 @@ def _exe_file(m: Machine, name: str, pages: int) -> Any:
     vfs = getattr(m, "vfs", None)
     if vfs is None:
         return None
+    from memsim.include.mman import EEXIST
     path = name if name.startswith("/") else f"/usr/bin/{name}"
-    return vfs.exe_file(path, pages)
+    if vfs.lookup(path) is None:
+        # an executable image: its pages hold something other than zeros
+        vfs.create(path, bytes([0x7F]) * (pages * PAGE_SIZE))
+    f = vfs.open(path, os.O_RDONLY)
+    if isinstance(f, int):
+        raise InputError(f"spawn: cannot open {path} ({-f if f != -EEXIST else f})")
+    return f
 
 
 def _install(task: TaskStruct, file: Any) -> int:

@@ -418,3 +418,88 @@ def validate_all(m: Machine) -> None:
     validate_pcp(m)
     validate_page_accounting(m)
     m.slab.validate()
+    validate_address_spaces(m)
+
+
+def validate_address_spaces(m: Machine) -> None:
+    """
+    Every process's VMAs are sorted, disjoint and page aligned with map_count matching;
+    its RSS counters equal what its page tables map; every mapped page's _mapcount equals
+    the number of PTEs mapping it over all processes and _refcount covers them; page-table
+    entry counts match; NR_ANON_MAPPED/NR_FILE_MAPPED equal the pages mapped at least once.
+    (CONFIG_DEBUG_VM's checks, done all at once.)
+    """
+    from collections import Counter
+
+    from memsim.include.mm_types import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
+    from memsim.include.pgtable_types import PTE_PFN_MASK, _PAGE_PRESENT, _PAGE_PROTNONE, \
+        _PAGE_SPECIAL
+    from memsim.include.vmstat_items import NodeStatItem
+    from memsim.mm.memory import mm_counter_file
+
+    tasks = getattr(m, "tasks", {})
+    maps: Counter[int] = Counter()
+    mem = m.mem_map
+    for task in tasks.values():
+        if task.exit_state is not None:
+            continue
+        mm = task.mm
+        prev_end = 0
+        for v in mm.vmas:
+            if v.vm_start >= v.vm_end or v.vm_start & 0xFFF or v.vm_end & 0xFFF \
+                    or v.vm_start < prev_end:
+                raise MMCorruptionError(f"pid {task.pid}: bad VMA order/bounds at {v!r}")
+            if v.vm_mm is not mm:
+                raise MMCorruptionError(f"pid {task.pid}: {v!r} belongs to another mm")
+            prev_end = v.vm_end
+        if mm.map_count != len(mm.vmas):
+            raise CounterMismatchError(f"pid {task.pid}: map_count {mm.map_count}, "
+                                       f"{len(mm.vmas)} VMAs")
+        rss = [0, 0, 0, 0]
+        pgd = mm.pgd
+        for key, t in pgd.leaf.items():
+            used = 0
+            for i in range(len(t.ptes)):
+                pte = int(t.pte[i])
+                if not pte:
+                    continue
+                used += 1
+                if not pte & (_PAGE_PRESENT | _PAGE_PROTNONE) or pte & _PAGE_SPECIAL:
+                    continue
+                pfn = (pte & PTE_PFN_MASK) >> 12
+                if pfn == m.zero_pfn:
+                    continue
+                maps[pfn] += 1
+                if mem.mapping[pfn] & 1:
+                    rss[MM_ANONPAGES] += 1
+                else:
+                    rss[mm_counter_file(m, pfn)] += 1
+            if used != t.nr_used:
+                raise CounterMismatchError(f"pid {task.pid}: PTE table {t.pfn:#x} holds "
+                                           f"{used} entries, nr_used says {t.nr_used}")
+        huge = getattr(m, "validate_huge_hook", None)
+        if huge is not None:
+            huge(mm, rss, maps)
+        for idx, name in ((MM_ANONPAGES, "MM_ANONPAGES"), (MM_FILEPAGES, "MM_FILEPAGES"),
+                          (MM_SHMEMPAGES, "MM_SHMEMPAGES")):
+            if rss[idx] != mm.rss_stat[idx]:
+                raise CounterMismatchError(f"pid {task.pid}: {name} is {mm.rss_stat[idx]}, "
+                                           f"page tables map {rss[idx]}")
+    if getattr(m, "validate_huge_hook", None) is None:
+        anon = file = 0
+        for pfn, n in maps.items():
+            if mem.mapcount1[pfn] != n:
+                raise CounterMismatchError(f"page {pfn:#x}: _mapcount+1 = "
+                                           f"{mem.mapcount1[pfn]}, {n} PTEs map it")
+            if mem.refcount[pfn] < n:
+                raise CounterMismatchError(f"page {pfn:#x}: _refcount {mem.refcount[pfn]} "
+                                           f"< {n} mappings")
+            if mem.mapping[pfn] & 1:
+                anon += 1
+            else:
+                file += 1
+        have_anon = sum(pg.vm_stat[NodeStatItem.NR_ANON_MAPPED] for pg in m.nodes)
+        have_file = sum(pg.vm_stat[NodeStatItem.NR_FILE_MAPPED] for pg in m.nodes)
+        if have_anon != anon or have_file != file:
+            raise CounterMismatchError(f"NR_ANON_MAPPED {have_anon} / NR_FILE_MAPPED "
+                                       f"{have_file}, page tables map {anon} / {file}")

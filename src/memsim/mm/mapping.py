@@ -3,10 +3,10 @@ page->mapping handles: struct page's ``mapping`` field is an int32 in the memmap
 (include/mm_types.py), so the objects it points to are registered here and named by a
 handle. As in the kernel, the low bit tells what kind of object it is (PAGE_MAPPING_ANON):
 
-* odd handles ``2*k + 1``: an ``anon_vma`` (mm/rmap.py); KSM pages use the anon bit too and
-  are recognised by their stable-node owner (mm/ksm.py);
-* even handles ``2*k`` (k >= 1): an ``address_space`` of a file or shmem object
-  (mm/filemap.py, mm/shmem.py).
+* ``4*k + 1``: an ``anon_vma`` (mm/rmap.py); with bit 1 also set (``4*k + 3``,
+  PAGE_MAPPING_KSM) the handle names a KSM stable node (mm/ksm.py);
+* ``4*k`` (k >= 1): an ``address_space`` of a file or shmem object (mm/filemap.py,
+  mm/shmem.py).
 
 # SIM: the kernel stores the pointer itself with the low bits set; a registry of handles is
 # what lets a numpy memmap hold it.
@@ -29,10 +29,12 @@ class MappingRegistry:
         self.objs: dict[int, Any] = {}
         self._next = 1
 
-    def register(self, obj: Any, anon: bool) -> int:
+    def register(self, obj: Any, anon: bool, ksm: bool = False) -> int:
         k = self._next
         self._next += 1
-        h = 2 * k + 1 if anon else 2 * k
+        h = 4 * k + 1 if anon else 4 * k
+        if ksm:
+            h |= 2
         self.objs[h] = obj
         return h
 
@@ -52,7 +54,7 @@ def registry(m: Machine) -> MappingRegistry:
 
 
 def mapping_handle_register(m: Machine, obj: Any, anon: bool) -> int:
-    """A new handle for *obj* (odd for anon_vma, even for address_space)."""
+    """A new handle for *obj* (4k+1 for anon_vma and KSM nodes, 4k for address_space)."""
     return registry(m).register(obj, anon)
 
 

@@ -213,6 +213,9 @@ def folio_put(m: Machine, pfn: int) -> None:
     head1 = mm_.compound_head1[pfn]
     head = head1 - 1 if head1 else pfn
     if mm_.refcount[head] == 1:
+        if mm_.flags[head] & _PG_MLOCKED:
+            from memsim.mm.mlock import folio_clear_mlocked_on_free
+            folio_clear_mlocked_on_free(m, head)
         if mm_.mapping[head] & 1:
             mm_.mapping[head] = 0
         mm_.index[head] = 0
@@ -408,7 +411,8 @@ def do_anonymous_page(m: Machine, task: Any, vma: VmAreaStruct, address: int,
 def folio_add_lru_vma(m: Machine, pfn: int, vma: VmAreaStruct) -> None:
     """folio_add_lru_vma(): mlocked VMAs put the page on the unevictable list."""
     if vma.vm_flags & VM_LOCKED:
-        m.mem_map.flags[pfn] |= _PG_MLOCKED
+        from memsim.mm.mlock import mlock_new_folio
+        mlock_new_folio(m, pfn)
     hook = getattr(m, "lru_add_hook", None)
     if hook is not None:
         hook(pfn, vma)
@@ -615,6 +619,9 @@ def wp_page_copy(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: 
     t.pte[i] = pte
     if old is not None:
         folio_remove_rmap_pte(m, old)
+        if vma.vm_flags & VM_LOCKED:
+            from memsim.mm.mlock import munlock_vma_folio
+            munlock_vma_folio(m, old, vma)
         folio_put(m, old)
     return 0
 
@@ -786,8 +793,9 @@ def zap_pte_range(m: Machine, vma: VmAreaStruct, start: int, end: int,
                     if pte & _PAGE_ACCESSED:
                         mem.flags[pfn] |= _PG_REFERENCED
                 folio_remove_rmap_pte(m, pfn)
-                if locked and mem.mapcount1[pfn] == 0:
-                    mem.flags[pfn] &= ~_PG_MLOCKED
+                if locked and mem.flags[pfn] & _PG_MLOCKED:
+                    from memsim.mm.mlock import munlock_vma_folio
+                    munlock_vma_folio(m, pfn, vma)
                 folio_put(m, pfn)
             else:
                 if is_pte_marker(pte):
