@@ -34,6 +34,7 @@ from memsim.include.gfp import (
     gfp_migratetype,
     gfp_zone_bits,
 )
+from memsim.mm.mapping import MappingRegistry
 from memsim.include.mm_types import MemMap
 from memsim.include.mmzone import ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE, PgData, Zone
 from memsim.include.mmzone_types import ZoneType
@@ -153,6 +154,19 @@ class Machine:
         self.gfp_allowed_mask = _GFP_BITS_MASK
         self.vm_event: list[int] = [0] * NR_VM_EVENT_ITEMS
         self.page_data: dict[int, bytearray] = {}
+        #: Committed_AS in pages (mm/util.py)
+        self.vm_committed_as = 0
+        #: processes by PID (kernel/task.py), the shared zero page, the next PID
+        self.tasks: dict[int, Any] = {}
+        self.zero_pfn = 0
+        self.last_pid = 1
+        #: the vDSO/vvar pages every process maps, and rmap's folio_mkclean for writeback
+        self.vdso_pages: list[int] = []
+        self.folio_mkclean: Callable[[int], bool] | None = None
+        #: page->mapping handles (mm/mapping.py)
+        self.mapping_registry: MappingRegistry = MappingRegistry()
+        #: the in-model filesystems and page cache owners (fs/vfs.py), set up at boot
+        self.vfs: Any = None
         self.pfmemalloc: set[int] = set()
         self.page_owner: dict[int, tuple[int, int, str]] | None = None
         #: kernel-address -> PFN translators beyond the direct map (vmalloc, kmap)
@@ -193,6 +207,11 @@ class Machine:
         self.sysctl.percpu_pagelist_high_fraction = \
             config["sysctl.vm.percpu_pagelist_high_fraction"]
         self.sysctl.extfrag_threshold = config["sysctl.vm.extfrag_threshold"]
+        for name in ("overcommit_memory", "overcommit_ratio", "overcommit_kbytes",
+                     "max_map_count", "mmap_min_addr", "swappiness"):
+            setattr(self.sysctl, name, config[f"sysctl.vm.{name}"])
+        self.sysctl.page_cluster = config["sysctl.vm.page-cluster"]
+        self.sysctl.randomize_va_space = config["sysctl.kernel.randomize_va_space"]
 
     @property
     def current_cpu(self) -> int:
@@ -244,10 +263,14 @@ class Machine:
             sysctl_write(self, "min_free_kbytes", str(min_free))
         self.current_comm = "memsim"
         self.current_pid = 1
+        from memsim.kernel import task as _task
+        _task.proc_caches_init(self)
         #: managed pages still held by the kernel when boot finished (0 until boot-time
         #: allocators such as slab exist); validators use it to balance the books
         self.boot_allocated_pages = self.totalram_pages - self.nr_free_pages() - \
             self.nr_pcp_pages()
+        from memsim.fs.vfs import Vfs
+        self.vfs = Vfs(self)
 
     def cmdline(self) -> str:
         parts = ["BOOT_IMAGE=/boot/vmlinuz-6.12.0-memsim", "root=/dev/vda1", "ro"]
@@ -750,6 +773,18 @@ class Machine:
 
     def mems_allowed_text(self) -> str:
         return "0" if self.nr_nodes == 1 else f"0-{self.nr_nodes - 1}"
+
+    def spawn(self, name: str, *, randomize: bool | None = None) -> Any:
+        """A new process with an exec-like address space (kernel/task.py)."""
+        from memsim.kernel import task as _task
+        return _task.spawn(self, name, randomize=randomize)
+
+    def sysctl_max_map_count(self) -> int:
+        return self.sysctl.max_map_count
+
+    def mod_node_page_state_pfn(self, pfn: int, item: int, delta: int) -> None:
+        """mod_node_page_state(page_pgdat(page), item, delta) for the node of *pfn*."""
+        self.nodes[self.page_zone(pfn).node].vm_stat[item] += delta
 
     def node_stat_set(self, item: NodeStatItem, value: int) -> None:
         for pg in self.nodes:

@@ -35,8 +35,12 @@ SUBCMDS: tuple[SubCmd, ...] = (
     SubCmd("replay", "replay", "replay a captured kmem ftrace trace into a machine and "
                                "summarise it"),
     SubCmd("bench", "bench", "run the performance benchmarks"),
+    SubCmd("conform", "conform", "replay a real-kernel golden file (record_real.py) on the "
+                                 "model and compare every step"),
     SubCmd("explain-alloc", "explain_alloc", "which allocation API fits a request? run it "
                                              "with every candidate and compare"),
+    SubCmd("pagewalk", "pagewalk", "walk the page tables of a demo address space for user "
+                                   "addresses (software, Linux and hardware entries)"),
 )
 
 

@@ -61,7 +61,10 @@ def faultin_range(m: Machine, task: Any, vma: Any, start: int, end: int, write: 
         if not _pte_ok(mm, addr, write):
             if write and not vma.vm_flags & VM_WRITE and not force:
                 return -14
-            ret = handle_mm_fault(m, task, vma, addr, flags & ~FAULT_FLAG_REMOTE)
+            fflags = flags & ~FAULT_FLAG_REMOTE
+            ret = handle_mm_fault(m, task, vma, addr, fflags)
+            while ret & VM_FAULT_RETRY:
+                ret = handle_mm_fault(m, task, vma, addr, fflags | FAULT_FLAG_TRIED)
             if ret & VM_FAULT_ERROR:
                 if ret & VM_FAULT_OOM:
                     return -12

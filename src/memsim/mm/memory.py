@@ -204,7 +204,10 @@ def is_zero_pfn(m: Machine, pfn: int) -> bool:
 # ---- page references ---------------------------------------------------------------------------
 
 def folio_get(m: Machine, pfn: int) -> None:
-    m.mem_map.refcount[pfn] += 1
+    """folio_get(page_folio(page)): the reference is on the head of a large folio."""
+    mm_ = m.mem_map
+    head1 = mm_.compound_head1[pfn]
+    mm_.refcount[head1 - 1 if head1 else pfn] += 1
 
 
 def folio_put(m: Machine, pfn: int) -> None:
@@ -213,6 +216,9 @@ def folio_put(m: Machine, pfn: int) -> None:
     head1 = mm_.compound_head1[pfn]
     head = head1 - 1 if head1 else pfn
     if mm_.refcount[head] == 1:
+        if mm_.flags[head] & _PG_HEAD:
+            from memsim.mm.huge_memory import folio_undo_large_rmap
+            folio_undo_large_rmap(m, head)
         if mm_.flags[head] & _PG_MLOCKED:
             from memsim.mm.mlock import folio_clear_mlocked_on_free
             folio_clear_mlocked_on_free(m, head)
@@ -609,10 +615,10 @@ def wp_page_copy(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: 
             add_mm_counter(mm, MM_ANONPAGES, 1)
     else:
         add_mm_counter(mm, MM_ANONPAGES, 1)
-    pte = mk_pte(new, vma.vm_page_prot) | _PAGE_ACCESSED | _PAGE_DIRTY
-    pte = maybe_mkwrite(pte, vma)
-    if flags & FAULT_FLAG_UNSHARE:
-        pte &= ~_PAGE_RW
+    pte = mk_pte(new, vma.vm_page_prot) | _PAGE_ACCESSED
+    if not flags & FAULT_FLAG_UNSHARE:
+        # an unshare (break_ksm, GUP) maps the copy read-only and clean
+        pte = maybe_mkwrite(pte | _PAGE_DIRTY, vma)
     folio_add_new_anon_rmap(m, new, vma, address)
     folio_add_lru_vma(m, new, vma)
     t, i = _pte_slot(mm, address, False)
@@ -667,6 +673,15 @@ def do_user_addr_fault(m: Machine, task: Any, address: int, error_code: int) -> 
     if access_error(error_code, vma):
         bad_area(m, task, address, error_code, SEGV_ACCERR)
     ret = handle_mm_fault(m, task, vma, address, flags)
+    while ret & VM_FAULT_RETRY:
+        # the lock was dropped for I/O: retry once more with FAULT_FLAG_TRIED (which makes
+        # the completed fault a major one)
+        flags |= FAULT_FLAG_TRIED
+        vma = lock_mm_and_find_vma(m, mm, address)
+        if vma is None:
+            bad_area(m, task, address, error_code, SEGV_MAPERR)
+        assert vma is not None
+        ret = handle_mm_fault(m, task, vma, address, flags)
     if not ret & VM_FAULT_ERROR:
         return
     if ret & VM_FAULT_OOM:
@@ -898,7 +913,8 @@ def copy_page_range(m: Machine, dst: VmAreaStruct, src: VmAreaStruct) -> None:
                 continue
             pfn = (pte & PTE_PFN_MASK) >> PAGE_SHIFT
             if pfn != zero and not pte & _PAGE_SPECIAL:
-                mem.refcount[pfn] += 1
+                h1 = mem.compound_head1[pfn]
+                mem.refcount[h1 - 1 if h1 else pfn] += 1
                 if mem.mapping[pfn] & 1:
                     mem.flags[pfn] &= ~_PG_ANON_EXCL
                     folio_add_anon_rmap_pte(m, pfn)

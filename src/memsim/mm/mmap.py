@@ -521,7 +521,7 @@ def remove_vma(m: Machine, mm: MmStruct, v: VmAreaStruct) -> None:
     if close is not None:
         close(v)
     if v.vm_file is not None:
-        vmalib.fput(v.vm_file)
+        vmalib.fput(m, v.vm_file)
 
 
 def do_munmap(m: Machine, mm: MmStruct, start: int, length: int) -> int:

@@ -237,8 +237,7 @@ def rmap_walk(m: Machine, pfn: int) -> Iterator[tuple[VmAreaStruct, int]]:
         av = mapping_from_handle(m, h & ~PAGE_MAPPING_KSM)
         if av is None:
             return
-        vmas = [avc.vma for avc in av.root_chains()] if hasattr(av, "root_chains") \
-            else [avc.vma for avc in av.chains]
+        vmas = [avc.vma for avc in av.chains]
     else:
         mapping: Any = mapping_from_handle(m, h)
         vmas = list(getattr(mapping, "i_mmap", ()))
@@ -255,3 +254,26 @@ def rmap_walk(m: Machine, pfn: int) -> Iterator[tuple[VmAreaStruct, int]]:
 def page_referenced_vmas(m: Machine, pfn: int) -> list[tuple[VmAreaStruct, int]]:
     """Every mapping of *pfn* (a list, for callers that change PTEs while walking)."""
     return list(rmap_walk(m, pfn))
+
+
+def folio_mkclean(m: Machine, pfn: int) -> bool:
+    """
+    folio_mkclean(): before writeback, write-protect and clean every shared mapping's PTE
+    of the page so the next write faults and re-dirties it. True if a PTE was dirty.
+    """
+    from memsim.include.pgtable_types import _PAGE_DIRTY, _PAGE_RW
+    from memsim.include.mm import VM_SHARED
+    cleaned = False
+    for vma, addr in page_referenced_vmas(m, pfn):
+        if not vma.vm_flags & VM_SHARED:
+            continue
+        pgd = vma.vm_mm.pgd
+        t = pgd.pte_table(addr)
+        if t is None:
+            continue
+        i = (addr >> 12) & (pgd.ptrs_per_pte - 1)
+        pte = int(t.pte[i])
+        if pte & (_PAGE_DIRTY | _PAGE_RW):
+            cleaned = cleaned or bool(pte & _PAGE_DIRTY)
+            t.pte[i] = pte & ~(_PAGE_DIRTY | _PAGE_RW)
+    return cleaned

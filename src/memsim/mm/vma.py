@@ -243,7 +243,7 @@ def _remove_merged(m: Machine, mm: MmStruct, vma: VmAreaStruct) -> None:
     vma_unlink(mm, vma)
     unlink_anon_vmas(m, vma)
     if vma.vm_file is not None:
-        fput(vma.vm_file)
+        fput(m, vma.vm_file)
 
 
 def vma_merge_existing_range(m: Machine, mm: MmStruct, vma: VmAreaStruct,
@@ -386,11 +386,15 @@ def split_huge_pmd_address(m: Machine, vma: VmAreaStruct, addr: int) -> None:
 
 
 def get_file(file: Any) -> None:
-    file.f_count = getattr(file, "f_count", 1) + 1
+    """get_file(): the VMA's reference on its file (fs/file.py)."""
+    from memsim.fs.file import get_file as _get_file
+    _get_file(file)
 
 
-def fput(file: Any) -> None:
-    file.f_count = getattr(file, "f_count", 1) - 1
+def fput(m: Machine, file: Any) -> None:
+    """fput(): drop the VMA's reference; the last one may evict an unlinked inode."""
+    from memsim.fs.file import fput as _fput
+    _fput(m, file)
 
 
 def vma_is_accessible(vma: VmAreaStruct) -> bool:
