@@ -127,6 +127,6 @@ ESRCH = _errno.ESRCH
 ECHILD = _errno.ECHILD
 
 #: errno number -> name ("ENOMEM"), as the oracle and strace print them
-ERRNO_NAMES: dict[int, str] = {v: k for k, v in _errno.errorcode.items()}
+ERRNO_NAMES: dict[int, str] = dict(_errno.errorcode)
 
 __all__ = [n for n in dir() if n.isupper() and not n.startswith("_")]

@@ -16,10 +16,12 @@ from memsim.include.pgtable_types import _PAGE_PRESENT, _PAGE_RW, PTE_PFN_MASK
 from memsim.mm import memory
 from memsim.mm.memory import (
     FAULT_FLAG_REMOTE,
+    FAULT_FLAG_TRIED,
     FAULT_FLAG_UNSHARE,
     FAULT_FLAG_WRITE,
     VM_FAULT_ERROR,
     VM_FAULT_OOM,
+    VM_FAULT_RETRY,
     VM_FAULT_SIGBUS,
     handle_mm_fault,
 )
@@ -71,8 +73,25 @@ def faultin_range(m: Machine, task: Any, vma: Any, start: int, end: int, write: 
                 if ret & VM_FAULT_SIGBUS:
                     return -14
                 return -14
+        follow_page_touch(m, mm, addr, write)
         addr += PAGE_SIZE
     return 0
+
+
+def follow_page_touch(m: Machine, mm: Any, addr: int, write: bool) -> None:
+    """follow_page_pte() with FOLL_TOUCH: dirty the folio for writes, mark it accessed."""
+    from memsim.include.pgtable_types import _PAGE_DIRTY, _PAGE_SPECIAL
+    from memsim.mm.memory import folio_mark_dirty
+    from memsim.mm.swap import folio_mark_accessed
+    pte = mm.pgd.pte_get(addr)
+    if not pte & _PAGE_PRESENT or pte & _PAGE_SPECIAL:
+        return
+    pfn = (pte & PTE_PFN_MASK) >> 12
+    if pfn == m.zero_pfn:
+        return
+    if write and not pte & _PAGE_DIRTY and not m.mem_map.flags[pfn] & 0x10:
+        folio_mark_dirty(m, pfn)
+    folio_mark_accessed(m, pfn)
 
 
 def populate_vma_page_range(m: Machine, task: Any, vma: Any, start: int, end: int) -> int:

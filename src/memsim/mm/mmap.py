@@ -36,6 +36,7 @@ from memsim.include.mm import (
     VM_SHADOW_STACK,
     VM_SHARED,
     VM_SPECIAL,
+    VM_SYNC,
     VM_WIPEONFORK,
     VM_WRITE,
     calc_vm_flag_bits,
@@ -324,8 +325,11 @@ def do_mmap(m: Machine, task: Any, file: Any, addr: int, length: int, prot: int,
             flags &= LEGACY_MAP_MASK
             typ = MAP_SHARED_VALIDATE
         if typ == MAP_SHARED_VALIDATE:
-            if flags & ~(LEGACY_MAP_MASK | MAP_SYNC | MAP_SHARED_VALIDATE) or \
-                    (flags & MAP_SYNC and not getattr(file, "supports_map_sync", False)):
+            # flags_mask: ext4 declares mmap_supported_flags = MAP_SYNC, shmem nothing;
+            # whether MAP_SYNC really works (DAX) is ext4_file_mmap's question, asked after
+            # the old range is gone (file_mmap below)
+            supported = 0 if getattr(inode, "is_shmem", False) else MAP_SYNC
+            if flags & ~(LEGACY_MAP_MASK | supported | MAP_SHARED_VALIDATE):
                 return -EOPNOTSUPP, 0
             if prot & 0x2:
                 if not file.writable():
@@ -453,6 +457,8 @@ def file_mmap(m: Machine, file: Any, vma: VmAreaStruct) -> int:
     fn = getattr(file, "mmap", None)
     if fn is None:
         return -ENODEV
+    if vma.vm_flags & VM_SYNC and not getattr(file, "supports_map_sync", False):
+        return -EOPNOTSUPP          # ext4_file_mmap(): daxdev_mapping_supported()
     r = fn(m, vma)
     return int(r) if r else 0
 
