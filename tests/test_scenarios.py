@@ -62,3 +62,18 @@ def test_whole_tour_runs_on_every_arch(arch: str) -> None:
     tour(m, lines.append)
     assert any("Validators: consistent after the slab tour." in ln for ln in lines)
     m.validate()
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "i386", "arm64", "arm"])
+def test_process_step(arch: str) -> None:
+    from memsim.scenarios import tour_process
+    m = Machine.boot(arch=arch, mem="1G")
+    out = _run(m, tour_process)
+    assert "sbrk(64 KiB) + write every page: 16 minor faults, [heap] Rss 64 kB" in out
+    assert "parent [heap] Rss 64 kB Pss 32 kB Shared_Dirty 64 kB" in out
+    assert "child Private_Dirty 4 kB, parent Pss 34 kB" in out
+    assert "parent still reads b'aaaaa', child b'child'" in out
+    assert "one read fault (1) maps" in out
+    assert "a write copies that page: Anonymous 4 kB" in out
+    assert "[vdso]" in out and "[stack]" in out and "[heap]" not in out.split("sbrk")[0]
+    assert "-> phys" in out

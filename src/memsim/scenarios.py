@@ -457,6 +457,66 @@ def tour_percpu(m: Machine, out: Printer) -> None:
     out(f"  free_percpu x64: Percpu {percpu()}")
 
 
+def tour_process(m: Machine, out: Printer) -> None:
+    """A process: heap faults, fork with copy-on-write, a file mapping, a page-table walk."""
+    import os
+
+    from memsim.cli.pagewalk import walk_text
+    from memsim.fs.proc.task_mmu import smap_counts
+    from memsim.include.mman import MAP_PRIVATE, PROT_READ, PROT_WRITE
+    from memsim.mm.vma import vma_lookup
+
+    out("\n== A process and its address space ==")
+    p = m.spawn("demo")
+    out(f"  spawn('demo') -> pid {p.pid}; /proc/{p.pid}/maps:")
+    for line in m.proc(f"{p.pid}/maps").splitlines():
+        out(f"    {line}")
+    heap = p.sbrk(64 << 10)
+    flt = p.min_flt
+    p.touch(heap, 64 << 10, write=True, val=0x61)
+    vma = vma_lookup(p.mm, heap)
+    assert vma is not None
+    c = smap_counts(m, vma)
+    out(f"  sbrk(64 KiB) + write every page: {p.min_flt - flt} minor faults, [heap] Rss "
+        f"{c['Rss']} kB, Private_Dirty {c['Private_Dirty']} kB")
+    child = p.fork()
+    pc, cc = smap_counts(m, vma), smap_counts(m, vma_lookup(child.mm, heap) or vma)
+    out(f"  fork(): parent [heap] Rss {pc['Rss']} kB Pss {pc['Pss']} kB Shared_Dirty "
+        f"{pc['Shared_Dirty']} kB; child Rss {cc['Rss']} kB (page tables copied, "
+        f"write-protected)")
+    child.write(heap, b"child")
+    cv = vma_lookup(child.mm, heap)
+    assert cv is not None
+    pc, cc = smap_counts(m, vma), smap_counts(m, cv)
+    out(f"  child writes one page -> copy-on-write: child Private_Dirty "
+        f"{cc['Private_Dirty']} kB, parent Pss {pc['Pss']} kB; parent still reads "
+        f"{p.read(heap, 5)!r}, child {child.read(heap, 5)!r}")
+    child.exit()
+    p.wait(child)
+    fd = p.open("/srv/data.bin", os.O_RDONLY, data=bytes(range(256)) * 16 * 64)
+    a = p.mmap(0, 64 << 12, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd)
+    flt = p.min_flt
+    p.read(a + 5 * 4096, 1)
+    fv = vma_lookup(p.mm, a)
+    assert fv is not None
+    fc = smap_counts(m, fv)
+    out(f"  mmap 256 KiB of a file (private): one read fault ({p.min_flt - flt}) maps "
+        f"{fc['Rss'] // 4} pages around it (fault_around_bytes 64 KiB)")
+    p.write(a + 5 * 4096, b"x")
+    fc = smap_counts(m, fv)
+    out(f"  a write copies that page: Anonymous {fc['Anonymous']} kB, file pages still "
+        f"{fc['Rss'] // 4 - fc['Anonymous'] // 4}")
+    out(f"  page-table walk of the heap page at {heap:#x}:")
+    for line in walk_text(p.mm.pgd, heap).splitlines():
+        out(f"    {line}")
+    before = m.nr_free_pages() + m.nr_pcp_pages()
+    p.exit()
+    after = m.nr_free_pages() + m.nr_pcp_pages()
+    out(f"  exit(): {after - before} pages back to the buddy allocator; the file's pages "
+        f"stay in the page cache")
+    m.validate()
+
+
 SCENARIOS: dict[str, Callable[[Machine, Printer], None]] = {
     "buddy": tour_buddy,
     "slab": tour_slab,
@@ -464,6 +524,7 @@ SCENARIOS: dict[str, Callable[[Machine, Printer], None]] = {
     "vmalloc": tour_vmalloc,
     "highmem": tour_highmem,
     "stacks": tour_stacks,
+    "process": tour_process,
 }
 if hasattr(Machine, "alloc_percpu"):
     SCENARIOS["percpu"] = tour_percpu
