@@ -26,7 +26,11 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# every scenario of the real-kernel oracle must match (issue #5)
+conform: setup
+	$(BIN)/memsim conform ../shared/oracle/golden-6.18.json
+
+test: lint typecheck unit conform
 
 bench: setup
 	$(BIN)/memsim bench

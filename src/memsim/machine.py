@@ -34,7 +34,6 @@ from memsim.include.gfp import (
     gfp_migratetype,
     gfp_zone_bits,
 )
-from memsim.mm.mapping import MappingRegistry
 from memsim.include.mm_types import MemMap
 from memsim.include.mmzone import ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE, PgData, Zone
 from memsim.include.mmzone_types import ZoneType
@@ -50,6 +49,7 @@ from memsim.mm import highmem, maccess, page_alloc
 from memsim.mm import percpu as mm_percpu
 from memsim.mm.debug import Debug
 from memsim.mm.maccess import KaddrResolver
+from memsim.mm.mapping import MappingRegistry
 from memsim.mm.memblock import Memblock
 from memsim.mm.slab_common import SLAB_API, SlabAllocator, python_caller
 from memsim.mm.vmalloc import SHMLBA, VM_ALLOW_HUGE_VMAP, VM_MAP, VM_USERMAP, Vmalloc

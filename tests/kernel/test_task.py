@@ -7,11 +7,26 @@ import signal
 
 import pytest
 
-from memsim.include.mm import VM_ACCOUNT, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, \
-    VM_READ, VM_WRITE
+from memsim.include.mm import (
+    VM_ACCOUNT,
+    VM_GROWSDOWN,
+    VM_MAYEXEC,
+    VM_MAYREAD,
+    VM_MAYWRITE,
+    VM_READ,
+    VM_WRITE,
+)
 from memsim.include.mm_types import MM_ANONPAGES
-from memsim.include.mman import MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, \
-    MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE
+from memsim.include.mman import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+)
 from memsim.include.vmstat_items import NodeStatItem, VmEventItem
 from memsim.machine import Machine
 from memsim.mm.memory import SignalDelivered

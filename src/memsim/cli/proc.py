@@ -16,6 +16,9 @@ def set_argparser(p: argparse.ArgumentParser) -> None:
                         "sys/kernel/debug/extfrag/extfrag_index; omit with --list")
     p.add_argument("--scenario", metavar="NAME",
                    help="run a built-in scenario first (see 'memsim run --list')")
+    p.add_argument("--spawn", action="append", default=[], metavar="NAME",
+                   help="start a process NAME first (repeatable; pids from 2 up); without it "
+                        "a path like 1/maps starts one process 'init' with that pid")
     p.add_argument("--list", action="store_true", help="list the files the model provides")
     p.add_argument("--top", action="store_true",
                    help="with slabinfo: a slabtop-style summary (sorted by objects)")
@@ -33,7 +36,16 @@ def main(args: argparse.Namespace) -> int:
         raise MemsimError("proc: name a file (e.g. buddyinfo) or use --list")
     if args.scenario:
         run_scenario(m, args.scenario, quiet=True)
-    text = m.proc(args.path)
+    for name in args.spawn:
+        m.spawn(name)
+    path = registry.normalize(args.path)
+    pid_s = path.partition("/")[0]
+    if pid_s.isdigit() and not args.spawn and int(pid_s) not in m.tasks \
+            and int(pid_s) > m.last_pid - 1:
+        # SIM: pid numbers are handed out in order; start "init" under the pid asked for
+        m.last_pid = int(pid_s) - 1
+        m.spawn("init")
+    text = m.proc(path)
     if args.top:
         if registry.normalize(args.path) != "slabinfo":
             raise MemsimError("proc: --top applies to slabinfo only")

@@ -56,9 +56,13 @@ VDSO_PAGES = 2
 
 def proc_caches_init(m: Machine) -> None:
     """Boot-time set-up of the process side: the zero page, overcommit reserves, vDSO."""
+    from memsim.mm.rmap import folio_mkclean
     from memsim.mm.util import init_reserves
     memory.init_zero_page(m)
     init_reserves(m)
+    from memsim.mm.ksm import ksm_init
+    ksm_init(m)                               # ksm_init(): m.ksm and the exit hook
+    m.folio_mkclean = lambda pfn: folio_mkclean(m, pfn)
     pages = []
     for _ in range(VVAR_PAGES + VDSO_PAGES):
         pfn = m.alloc_pages(0xCC0 | 0x100, 0)  # GFP_KERNEL | __GFP_ZERO
@@ -131,6 +135,12 @@ class TaskStruct:
         fn = SYSCALLS.get(name)
         if fn is None:
             raise InputError(f"unknown syscall {name!r} (known: {', '.join(sorted(SYSCALLS))})")
+        for i, a in enumerate(args):
+            if type(a) is not int and not isinstance(a, int):
+                raise InputError(f"{name}: argument {i + 1} must be an integer, got "
+                                 f"{type(a).__name__} {a!r}")
+        args = tuple(a & ((1 << 64) - 1) if a < 0 and name in _UNSIGNED_ARGS else a
+                     for a in args)
         m = self.m
         prev = m.current_pid, m.current_comm
         m.current_pid, m.current_comm = self.pid, self.comm
@@ -221,6 +231,7 @@ class TaskStruct:
     def read(self, addr: int, n: int) -> bytes:
         """Read *n* bytes of user memory (faulting pages in as a load would)."""
         self._check_alive()
+        _check_range("read", addr, n)
         out = bytearray()
         end = addr + n
         data = self.m.page_data
@@ -236,6 +247,9 @@ class TaskStruct:
     def write(self, addr: int, data: bytes) -> None:
         """Write *data* to user memory (write faults: zero-fill, COW, dirtying)."""
         self._check_alive()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InputError(f"write: data must be bytes, got {type(data).__name__}")
+        _check_range("write", addr, len(data))
         pd = self.m.page_data
         pos = 0
         while pos < len(data):
@@ -257,6 +271,9 @@ class TaskStruct:
         byte. Returns the first byte of each page touched.
         """
         self._check_alive()
+        _check_range("touch", addr, length)
+        if val is not None and not (isinstance(val, int) and 0 <= val <= 255):
+            raise InputError(f"touch: val must be a byte value 0..255, got {val!r}")
         from memsim.mm.gup import touch_range
         return touch_range(self.m, self, addr, length, write, val, step)
 
@@ -267,6 +284,81 @@ class TaskStruct:
             raise InputError("this machine has no filesystem")
         return vfs
 
+    def _file(self, fd: int) -> Any:
+        return self.files.get(fd) if self.files is not None and fd >= 0 else None
+
+    @staticmethod
+    def _check(r: int, name: str) -> int:
+        if r < 0:
+            raise OSError(-r, f"{name}: {os.strerror(-r)}")
+        return r
+
+    def open(self, path: str, flags: int = os.O_RDONLY, data: bytes | None = None) -> int:
+        """open(2); with *data* the file is first created with that content (and fsynced)."""
+        self._check_alive()
+        vfs = self._vfs()
+        if data is not None:
+            vfs.create(path, data)
+        f = vfs.open(path, flags)
+        if isinstance(f, int):
+            self._check(f, "open")
+        return int(self.files.install(f))
+
+    def memfd_create(self, name: str, flags: int = 0) -> int:
+        from memsim.mm.shmem import memfd_create
+        self._check_alive()
+        f = memfd_create(self.m, name, flags)
+        if isinstance(f, int):
+            self._check(f, "memfd_create")
+        return int(self.files.install(f))
+
+    def close(self, fd: int) -> int:
+        self._check_alive()
+        return self._check(self.files.close(self.m, fd), "close")
+
+    def pread(self, fd: int, count: int, offset: int) -> bytes:
+        from memsim.fs.read_write import ksys_pread64
+        r = ksys_pread64(self.m, self._file(fd), count, offset)
+        if isinstance(r, int):
+            self._check(r, "pread64")
+            return b""
+        return r
+
+    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+        from memsim.fs.read_write import ksys_pwrite64
+        return self._check(ksys_pwrite64(self.m, self._file(fd), data, offset), "pwrite64")
+
+    def fd_read(self, fd: int, count: int) -> bytes:
+        """read(2) (``p.read`` reads memory)."""
+        from memsim.fs.read_write import ksys_read
+        r = ksys_read(self.m, self._file(fd), count)
+        if isinstance(r, int):
+            self._check(r, "read")
+            return b""
+        return r
+
+    def fd_write(self, fd: int, data: bytes) -> int:
+        """write(2) (``p.write`` writes memory)."""
+        from memsim.fs.read_write import ksys_write
+        return self._check(ksys_write(self.m, self._file(fd), data), "write")
+
+    def lseek(self, fd: int, offset: int, whence: int = os.SEEK_SET) -> int:
+        from memsim.fs.read_write import ksys_lseek
+        return self._check(ksys_lseek(self.m, self._file(fd), offset, whence), "lseek")
+
+    def ftruncate(self, fd: int, length: int) -> int:
+        from memsim.fs.read_write import ksys_ftruncate
+        return self._check(ksys_ftruncate(self.m, self._file(fd), length), "ftruncate")
+
+    def fsync(self, fd: int) -> int:
+        from memsim.fs.read_write import ksys_fsync
+        return self._check(ksys_fsync(self.m, self._file(fd)), "fsync")
+
+    def fadvise(self, fd: int, offset: int, length: int, advice: int) -> int:
+        from memsim.mm.fadvise import ksys_fadvise64_64
+        return self._check(ksys_fadvise64_64(self.m, self._file(fd), offset, length, advice),
+                           "fadvise64")
+
     def __repr__(self) -> str:
         state = "" if self.exit_state is None else f" {self.exit_state}"
         return f"<task {self.pid} {self.comm}{state}>"
@@ -274,6 +366,17 @@ class TaskStruct:
 
 #: name -> handler(m, task, *args) for ``TaskStruct.syscall``; filled by the mm modules
 SYSCALLS: dict[str, Callable[..., int]] = {}
+#: syscalls whose arguments are unsigned long in the kernel: a negative Python int is
+#: taken modulo 2**64, as the register would hold it (fd stays signed)
+_UNSIGNED_ARGS = frozenset({"munmap", "mprotect", "mremap", "madvise", "mlock", "mlock2",
+                            "munlock", "msync", "mseal", "brk"})
+
+
+def _check_range(what: str, addr: int, n: int) -> None:
+    if not isinstance(addr, int) or not isinstance(n, int):
+        raise InputError(f"{what}: address and length must be integers")
+    if addr < 0 or n < 0 or addr + n > 1 << 64:
+        raise InputError(f"{what}: bad range address={addr:#x} length={n}")
 
 
 def register_syscall(name: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
@@ -440,7 +543,7 @@ def _map_vdso(m: Machine, task: TaskStruct) -> None:
         vm_stat_account(mm, flags, n)
 
 
-# ---- fork ------------------------------------------------------------------------------------
+# ---- fork --------------------------------------------------------------------------------
 
 def copy_process(m: Machine, parent: TaskStruct, comm: str | None) -> TaskStruct:
     """copy_process() with copy_mm() -> dup_mm() -> dup_mmap()."""
@@ -501,12 +604,14 @@ def dup_mmap(m: Machine, mm: MmStruct, oldmm: MmStruct) -> int:
     return 0
 
 
-# ---- exit ------------------------------------------------------------------------------------
+# ---- exit --------------------------------------------------------------------------------
 
 def exit_mmap(m: Machine, mm: MmStruct) -> None:
     """exit_mmap(): unmap every VMA, free the page tables, refund the commit charge."""
+    from memsim.mm.madvise import lru_add_drain
     from memsim.mm.memory import zap_pte_range
     from memsim.mm.mmap import remove_vma, remove_vma_accounting
+    lru_add_drain(m)
     for v in list(mm.vmas):
         zap_pte_range(m, v, v.vm_start, v.vm_end)
     mm.pgd.free_pgtables(0, mm.task_size or (1 << 64), 0, 1 << 64)
@@ -542,4 +647,12 @@ def release_task(m: Machine, task: TaskStruct) -> None:
 
 
 # the mm modules register their syscalls in SYSCALLS when imported
+from memsim.kernel import sys as _sys  # noqa: E402,F401
+from memsim.mm import madvise as _madvise  # noqa: E402,F401
+from memsim.mm import mincore as _mincore  # noqa: E402,F401
+from memsim.mm import mlock as _mlock  # noqa: E402,F401
 from memsim.mm import mmap as _mmap  # noqa: E402,F401
+from memsim.mm import mprotect as _mprotect  # noqa: E402,F401
+from memsim.mm import mremap as _mremap  # noqa: E402,F401
+from memsim.mm import mseal as _mseal  # noqa: E402,F401
+from memsim.mm import msync as _msync  # noqa: E402,F401

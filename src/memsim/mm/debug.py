@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from memsim.errors import CounterMismatchError, FreeListError, KernelBug
+from memsim.errors import CounterMismatchError, FreeListError, KernelBug, MMCorruptionError
 from memsim.include.mm_types import PGTY_BUDDY
 from memsim.include.mmzone import MIGRATETYPE_NAMES, MT_HIGHATOMIC, MT_ISOLATE
 from memsim.include.page_flags import PAGE_TYPE_NAMES, format_page_flags
@@ -432,8 +432,12 @@ def validate_address_spaces(m: Machine) -> None:
     from collections import Counter
 
     from memsim.include.mm_types import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
-    from memsim.include.pgtable_types import PTE_PFN_MASK, _PAGE_PRESENT, _PAGE_PROTNONE, \
-        _PAGE_SPECIAL
+    from memsim.include.pgtable_types import (
+        _PAGE_PRESENT,
+        _PAGE_PROTNONE,
+        _PAGE_SPECIAL,
+        PTE_PFN_MASK,
+    )
     from memsim.include.vmstat_items import NodeStatItem
     from memsim.mm.memory import mm_counter_file
 
@@ -457,7 +461,7 @@ def validate_address_spaces(m: Machine) -> None:
                                        f"{len(mm.vmas)} VMAs")
         rss = [0, 0, 0, 0]
         pgd = mm.pgd
-        for key, t in pgd.leaf.items():
+        for t in pgd.leaf.values():
             used = 0
             for i in range(len(t.ptes)):
                 pte = int(t.pte[i])

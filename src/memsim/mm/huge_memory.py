@@ -12,10 +12,10 @@ virtual.md §4.6): PMD-mapped order-9 folios.
   folio), ``zap_huge_pmds`` (zap_huge_pmd, or a split when the range covers part of a
   PMD), ``copy_huge_pmds`` (fork's copy_huge_pmd), ``change_huge_pmd`` (mprotect).
 
-Representation: the huge PMD value lives in ``pgd.huge[addr >> PMD_SHIFT]``; the PMD
-table slot holds a ``HugePmdSlot`` that carries the pre-allocated (deposited) PTE table
-(pgtable_trans_huge_deposit), so the upper tables stay allocated and the deposit is
-counted in PageTables/VmPTE. A THP is a compound page (PG_head, compound_head1 on the
+Representation: the huge PMD value lives in ``pgd.huge[addr >> PMD_SHIFT]``; the
+pre-allocated PTE table of each huge PMD (pgtable_trans_huge_deposit) is in
+``pgd.deposited`` (mm/pgtable.py), counted in PageTables/VmPTE, and becomes the leaf table
+when the PMD is split. A THP is a compound page (PG_head, compound_head1 on the
 tails); every subpage carries the folio's page->mapping and index so that the per-page
 code of mm/memory.py sees an anonymous page (the kernel reads them from the head). The
 folio's entire mapcount (PMD mappings, the kernel's ``_entire_mapcount`` in the first
@@ -40,7 +40,6 @@ from memsim.include.gfp import (
     GFP_TRANSHUGE_LIGHT,
 )
 from memsim.include.mm import (
-    VM_GROWSDOWN,
     VM_HUGEPAGE,
     VM_LOCKED,
     VM_NOHUGEPAGE,
@@ -89,15 +88,6 @@ _PG_MLOCKED = 1 << PageFlags.PG_mlocked
 _PROT_MASK = ~PTE_PFN_MASK & ((1 << 64) - 1)
 
 
-class HugePmdSlot:
-    """The PMD-table slot of a huge PMD: holds the deposited PTE table's PFN."""
-
-    __slots__ = ("deposit",)
-
-    def __init__(self, deposit: int) -> None:
-        self.deposit = deposit
-
-
 @dataclass(slots=True)
 class ThpState:
     """/sys/kernel/mm/transparent_hugepage/* and the global THP state of a machine."""
@@ -119,7 +109,7 @@ def thp_state(m: Machine) -> ThpState:
     st: ThpState | None = getattr(m, "thp", None)
     if st is None:
         st = ThpState(enabled=str(m.config["thp"]))
-        setattr(m, "thp", st)
+        setattr(m, "thp", st)  # noqa: B010 (not a declared Machine field)
     return st
 
 
@@ -276,52 +266,21 @@ def mm_get_huge_zero_folio(m: Machine, mm: Any) -> int | None:
         # SIM: the huge zero folio is never given back (the shrinker only frees it when
         # no mm uses it; the model keeps it, as a machine under no pressure does)
         st.huge_zero_pfn = pfn
-        setattr(m, "huge_zero_pfn", pfn)
+        setattr(m, "huge_zero_pfn", pfn)  # noqa: B010 (not a declared Machine field)
     if not mm.flags & (1 << MMF_HUGE_ZERO_PAGE):
         mm.flags |= 1 << MMF_HUGE_ZERO_PAGE
         m.mem_map.refcount[st.huge_zero_pfn] += 1
     return st.huge_zero_pfn
 
 
-# ---- page-table plumbing ----------------------------------------------------------------------
+# ---- page-table plumbing (mm/pgtable.py keeps the deposited tables) ---------------------
 
-def _pmd_slot(pgd: PgTable, addr: int, alloc: bool) -> tuple[Any, int]:
-    """The PMD table and index for *addr* (allocating PUD/PMD tables when *alloc*)."""
-    from memsim.mm.pgtable import UpperTable
-    node = pgd.pgd
-    for level in range(1, len(pgd.upper)):
-        _, shift, nr = pgd.upper[level - 1]
-        idx = (addr >> shift) & (nr - 1)
-        child = node.children.get(idx)
-        if child is None:
-            if not alloc:
-                return None, 0
-            child = UpperTable(pgd._alloc_table_page(), level)
-            node.children[idx] = child
-        node = child
-    _, shift, nr = pgd.upper[-1]
-    return node, (addr >> shift) & (nr - 1)
-
-
-def _set_huge_pmd(pgd: PgTable, haddr: int, pmd: int, deposit: int) -> None:
-    """set_pmd_at() after pgtable_trans_huge_deposit(): *deposit* is the withdrawn table."""
-    node, idx = _pmd_slot(pgd, haddr, True)
-    node.children[idx] = HugePmdSlot(deposit)
+def _set_huge_pmd(pgd: PgTable, haddr: int, pmd: int) -> None:
+    """pgtable_trans_huge_deposit() + set_pmd_at(): the PMD tables exist, a PTE table is
+    deposited (counted in PageTables/VmPTE) and the huge entry is installed."""
+    pgd.pmd_alloc(haddr)
+    pgd.deposit_pte_table(haddr)
     pgd.huge[haddr >> pgd.pmd_shift] = pmd
-
-
-def _clear_huge_pmd(pgd: PgTable, haddr: int) -> int:
-    """pmdp_huge_get_and_clear() + pgtable_trans_huge_withdraw(): the deposited table."""
-    node, idx = _pmd_slot(pgd, haddr, False)
-    pgd.huge.pop(haddr >> pgd.pmd_shift, None)
-    slot = node.children.pop(idx) if node is not None else None
-    assert isinstance(slot, HugePmdSlot)
-    return slot.deposit
-
-
-def zap_deposited_table(pgd: PgTable, pfn: int) -> None:
-    """zap_deposited_table(): free the deposited PTE table (mm_dec_nr_ptes)."""
-    pgd._free_table_page(pfn)
 
 
 # ---- rmap of PMD-mapped folios -------------------------------------------------------------
@@ -410,7 +369,6 @@ def create_huge_pmd(m: Machine, task: Any, vma: VmAreaStruct, address: int,
 
 def do_huge_pmd_anonymous_page(m: Machine, task: Any, vma: VmAreaStruct, address: int,
                                flags: int) -> int:
-    from memsim.mm.memory import folio_add_lru_vma
     from memsim.mm.rmap import anon_vma_prepare
     haddr = address & HPAGE_PMD_MASK
     if not thp_vma_suitable_order(vma, haddr, HPAGE_PMD_ORDER):
@@ -420,15 +378,16 @@ def do_huge_pmd_anonymous_page(m: Machine, task: Any, vma: VmAreaStruct, address
     pgd = mm.pgd
     st = thp_state(m)
     if not flags & FAULT_FLAG_WRITE and st.use_zero_page:
-        deposit = pgd._alloc_table_page()        # pte_alloc_one()
         zero = mm_get_huge_zero_folio(m, mm)
         if zero is None:
-            pgd._free_table_page(deposit)
             m.vm_event[VmEventItem.THP_FAULT_FALLBACK] += 1
             return VM_FAULT_FALLBACK
         # set_huge_zero_folio(): mk_pmd(zero, vm_page_prot), pmd_mkhuge, never writable
         pmd = (zero << PAGE_SHIFT) | (vma.vm_page_prot & ~_PAGE_RW) | _PAGE_PSE
-        _set_huge_pmd(pgd, haddr, pmd, deposit)
+        try:
+            _set_huge_pmd(pgd, haddr, pmd)
+        except MemoryError:
+            return VM_FAULT_OOM
         return 0
     gfp = vma_thp_gfp_mask(m, vma)
     head = m.alloc_pages(gfp | __GFP_COMP, HPAGE_PMD_ORDER)
@@ -446,7 +405,8 @@ def __do_huge_pmd_anonymous_page(m: Machine, vma: VmAreaStruct, haddr: int,
     for p in range(head, head + HPAGE_PMD_NR):      # folio_zero_user()
         m.page_data.pop(p, None)
     try:
-        deposit = pgd._alloc_table_page()
+        pgd.pmd_alloc(haddr)
+        pgd.deposit_pte_table(haddr)                # pte_alloc_one() + deposit
     except MemoryError:
         m.put_page(head)
         return VM_FAULT_OOM
@@ -455,7 +415,7 @@ def __do_huge_pmd_anonymous_page(m: Machine, vma: VmAreaStruct, haddr: int,
     pmd = (head << PAGE_SHIFT) | vma.vm_page_prot | _PAGE_PSE | _PAGE_DIRTY | _PAGE_ACCESSED
     if vma.vm_flags & VM_WRITE:
         pmd |= _PAGE_RW
-    _set_huge_pmd(pgd, haddr, pmd, deposit)
+    pgd.huge[haddr >> pgd.pmd_shift] = pmd
     add_mm_counter(mm, MM_ANONPAGES, HPAGE_PMD_NR)
     deferred_split_folio(m, head, False)
     m.vm_event[VmEventItem.THP_FAULT_ALLOC] += 1
@@ -498,25 +458,24 @@ def do_huge_pmd_wp_page(m: Machine, vma: VmAreaStruct, address: int, flags: int,
     """
     pgd = vma.vm_mm.pgd
     haddr = address & HPAGE_PMD_MASK
-    if not is_huge_zero_pmd(m, pmd) and vma.vm_flags & VM_WRITE or flags & FAULT_FLAG_UNSHARE:
-        if not is_huge_zero_pmd(m, pmd):
-            head = _pmd_pfn(pmd)
-            mem = m.mem_map
-            reuse = bool(mem.flags[head] & _PG_ANON_EXCL)
-            if not reuse and mem.refcount[head] == 1:
-                # folio_move_anon_rmap() + SetPageAnonExclusive()
-                if vma.anon_vma is not None:
-                    _set_folio_mapping(m, head, vma.anon_vma.handle, int(mem.index[head]))
-                mem.flags[head] |= _PG_ANON_EXCL
-                reuse = True
-            if reuse:
-                if flags & FAULT_FLAG_UNSHARE:
-                    return 0
-                new = pmd | _PAGE_ACCESSED | _PAGE_DIRTY
-                if vma.vm_flags & VM_WRITE:
-                    new |= _PAGE_RW
-                pgd.huge[haddr >> pgd.pmd_shift] = new
+    if not is_huge_zero_pmd(m, pmd):
+        head = _pmd_pfn(pmd)
+        mem = m.mem_map
+        reuse = bool(mem.flags[head] & _PG_ANON_EXCL)
+        if not reuse and mem.refcount[head] == 1:
+            # folio_move_anon_rmap() + SetPageAnonExclusive()
+            if vma.anon_vma is not None:
+                _set_folio_mapping(m, head, vma.anon_vma.handle, int(mem.index[head]))
+            mem.flags[head] |= _PG_ANON_EXCL
+            reuse = True
+        if reuse:
+            if flags & FAULT_FLAG_UNSHARE:
                 return 0
+            new = pmd | _PAGE_ACCESSED | _PAGE_DIRTY
+            if vma.vm_flags & VM_WRITE:
+                new |= _PAGE_RW
+            pgd.huge[haddr >> pgd.pmd_shift] = new
+            return 0
     __split_huge_pmd(m, vma, haddr)
     return VM_FAULT_FALLBACK
 
@@ -532,14 +491,14 @@ def split_huge_pmd(m: Machine, vma: VmAreaStruct, address: int) -> None:
 
 def __split_huge_pmd(m: Machine, vma: VmAreaStruct, haddr: int) -> None:
     """__split_huge_pmd_locked(): the same folio (still large) mapped by 512 PTEs."""
-    from memsim.mm.pgtable import PteTable
     mm = vma.vm_mm
     pgd = mm.pgd
     key = haddr >> pgd.pmd_shift
     pmd = pgd.huge[key]
-    node, idx = _pmd_slot(pgd, haddr, False)
-    deposit = _clear_huge_pmd(pgd, haddr)
-    t = PteTable(deposit, haddr, pgd.ptrs_per_pte)
+    del pgd.huge[key]
+    t = pgd.withdraw_pte_table(haddr)               # pgtable_trans_huge_withdraw()
+    if t is None:
+        t = pgd.pte_alloc(haddr)
     m.vm_event[VmEventItem.THP_SPLIT_PMD] += 1
     pfn = _pmd_pfn(pmd)
     prot = vma.vm_page_prot & ~_PAGE_PSE
@@ -563,9 +522,7 @@ def __split_huge_pmd(m: Machine, vma: VmAreaStruct, haddr: int) -> None:
         t.ptes[:] = (np.arange(head, head + HPAGE_PMD_NR, dtype=np.uint64)
                      << np.uint64(PAGE_SHIFT)) | np.uint64(base)
         folio_remove_rmap_pmd(m, head)
-    t.nr_used = HPAGE_PMD_NR
-    node.children[idx] = t                                  # pmd_populate()
-    pgd.leaf[key] = t
+    t.nr_used = HPAGE_PMD_NR                                # pmd_populate() done above
 
 
 # ---- zap, fork, mprotect -----------------------------------------------------------------------
@@ -591,8 +548,8 @@ def zap_huge_pmd(m: Machine, vma: VmAreaStruct, haddr: int) -> None:
     mm = vma.vm_mm
     pgd = mm.pgd
     pmd = pgd.huge[haddr >> pgd.pmd_shift]
-    deposit = _clear_huge_pmd(pgd, haddr)
-    zap_deposited_table(pgd, deposit)
+    del pgd.huge[haddr >> pgd.pmd_shift]
+    pgd.zap_deposited_table(haddr)
     if is_huge_zero_pmd(m, pmd) or not pmd & (_PAGE_PRESENT | _PAGE_PROTNONE):
         return
     head = _pmd_pfn(pmd)
@@ -615,10 +572,9 @@ def copy_huge_pmds(m: Machine, dst: VmAreaStruct, src: VmAreaStruct) -> None:
                       if src.vm_start >> shift <= k <= (src.vm_end - 1) >> shift):
         haddr = key << shift
         pmd = spgd.huge[key]
-        deposit = dpgd._alloc_table_page()                 # pte_alloc_one()
         if is_huge_zero_pmd(m, pmd):
             mm_get_huge_zero_folio(m, dmm)
-            _set_huge_pmd(dpgd, haddr, pmd & ~_PAGE_ACCESSED, deposit)
+            _set_huge_pmd(dpgd, haddr, pmd & ~_PAGE_ACCESSED)
             continue
         head = _pmd_pfn(pmd)
         mem.refcount[head] += 1
@@ -628,7 +584,7 @@ def copy_huge_pmds(m: Machine, dst: VmAreaStruct, src: VmAreaStruct) -> None:
         dmm.rss_stat[MM_ANONPAGES] += HPAGE_PMD_NR
         pmd &= ~_PAGE_RW                                    # pmdp_set_wrprotect()
         spgd.huge[key] = pmd
-        _set_huge_pmd(dpgd, haddr, pmd & ~_PAGE_ACCESSED, deposit)
+        _set_huge_pmd(dpgd, haddr, pmd & ~_PAGE_ACCESSED)
     rss = dmm.get_mm_rss()
     if rss > dmm.hiwater_rss:
         dmm.hiwater_rss = rss
@@ -646,7 +602,7 @@ def change_huge_pmd(m: Machine, vma: VmAreaStruct, haddr: int, newprot: int) -> 
     if not is_huge_zero_pmd(m, pmd) and vma.vm_flags & VM_WRITE and \
             m.mem_map.flags[_pmd_pfn(pmd)] & _PG_ANON_EXCL and not vma.vm_flags & VM_SHARED:
         # can_change_pmd_writable(): an exclusive anon THP stays writable
-        new |= pmd & _PAGE_RW or _PAGE_RW
+        new |= _PAGE_RW
     else:
         new &= ~_PAGE_RW
     pgd.huge[key] = new
@@ -654,4 +610,4 @@ def change_huge_pmd(m: Machine, vma: VmAreaStruct, haddr: int, newprot: int) -> 
 
 def vma_is_temporary_stack(vma: VmAreaStruct) -> bool:
     # SIM: no exec in progress, so never a temporary stack
-    return bool(vma.vm_flags & VM_GROWSDOWN) and False
+    return False

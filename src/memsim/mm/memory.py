@@ -56,6 +56,7 @@ from memsim.include.pgtable_types import (
 )
 from memsim.include.vmstat_items import VmEventItem
 from memsim.mm import rmap
+from memsim.mm.mapping import mapping_from_handle
 from memsim.mm.rmap import (
     PageAnon,
     anon_vma_prepare,
@@ -126,7 +127,7 @@ _GFP_ANON = GFP_HIGHUSER_MOVABLE | __GFP_ZERO
 _PROT_BITS = ~PTE_PFN_MASK & ((1 << 64) - 1)
 
 
-class SignalDelivered(MemsimError):
+class SignalDelivered(MemsimError):  # noqa: N818 (a delivered signal, not an error)
     """A fault the kernel answers with a signal (SIGSEGV/SIGBUS) to the task."""
 
     def __init__(self, signo: int, si_code: int, addr: int, pid: int) -> None:
@@ -185,7 +186,7 @@ class SpecialMappingOps(VmOps):
         return -1, VM_FAULT_SIGBUS
 
 
-# ---- setup ---------------------------------------------------------------------------------
+# ---- setup -------------------------------------------------------------------------------
 
 def init_zero_page(m: Machine) -> None:
     """empty_zero_page: one reserved page of zeros every read fault on anon memory maps."""
@@ -201,7 +202,7 @@ def is_zero_pfn(m: Machine, pfn: int) -> bool:
     return pfn == m.zero_pfn
 
 
-# ---- page references ---------------------------------------------------------------------------
+# ---- page references ---------------------------------------------------------------------
 
 def folio_get(m: Machine, pfn: int) -> None:
     """folio_get(page_folio(page)): the reference is on the head of a large folio."""
@@ -236,7 +237,7 @@ def folio_put(m: Machine, pfn: int) -> None:
 
 def mm_counter_file(m: Machine, pfn: int) -> int:
     """MM_SHMEMPAGES for shmem/memfd pages, MM_FILEPAGES for other page-cache pages."""
-    mapping = rmap.mapping_from_handle(m, m.mem_map.mapping[pfn])
+    mapping = mapping_from_handle(m, m.mem_map.mapping[pfn])
     if mapping is not None and getattr(mapping, "is_shmem", False):
         return MM_SHMEMPAGES
     return MM_FILEPAGES
@@ -278,7 +279,7 @@ def vm_normal_page(m: Machine, vma: VmAreaStruct, pte: int) -> int | None:
     return pfn
 
 
-# ---- PTE helpers -----------------------------------------------------------------------------------
+# ---- PTE helpers -------------------------------------------------------------------------
 
 def _pte_slot(mm: MmStruct, addr: int, alloc: bool) -> tuple[Any, int]:
     pgd = mm.pgd
@@ -320,7 +321,7 @@ def maybe_mkwrite(pte: int, vma: VmAreaStruct) -> int:
     return pte
 
 
-# ---- fault handling -------------------------------------------------------------------------------
+# ---- fault handling ----------------------------------------------------------------------
 
 def handle_mm_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int,
                     flags: int) -> int:
@@ -358,9 +359,9 @@ def __handle_mm_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int,
             return ret
     elif key not in pgd.leaf:
         from memsim.mm.huge_memory import create_huge_pmd
-        ret = create_huge_pmd(m, task, vma, address, flags)
-        if ret is not None and not ret & VM_FAULT_FALLBACK:
-            return ret
+        hret = create_huge_pmd(m, task, vma, address, flags)
+        if hret is not None and not hret & VM_FAULT_FALLBACK:
+            return hret
     return handle_pte_fault(m, task, vma, address, flags)
 
 
@@ -484,7 +485,8 @@ def do_read_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags:
         ret = do_fault_around(m, vma, address)
         if ret:
             return 0
-    pfn, ret = ops.fault(m, vma, vma.linear_page_index(address), flags)
+    res: tuple[int, int] = ops.fault(m, vma, vma.linear_page_index(address), flags)
+    pfn, ret = res
     if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY) or pfn < 0:
         return ret
     _map_file_page(m, vma, address, pfn, False)
@@ -497,7 +499,8 @@ def do_cow_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: 
     new = m.alloc_pages(GFP_HIGHUSER_MOVABLE, 0)
     if new is None:
         return VM_FAULT_OOM
-    pfn, ret = vma.vm_ops.fault(m, vma, vma.linear_page_index(address), flags)
+    res: tuple[int, int] = vma.vm_ops.fault(m, vma, vma.linear_page_index(address), flags)
+    pfn, ret = res
     if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY) or pfn < 0:
         m.put_page(new)
         return ret
@@ -517,12 +520,13 @@ def do_cow_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: 
 def do_shared_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int,
                     flags: int) -> int:
     """do_shared_fault(): map the page-cache page writable and dirty it."""
-    pfn, ret = vma.vm_ops.fault(m, vma, vma.linear_page_index(address), flags)
+    res: tuple[int, int] = vma.vm_ops.fault(m, vma, vma.linear_page_index(address), flags)
+    pfn, ret = res
     if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY) or pfn < 0:
         return ret
     mkwrite = vma.vm_ops.page_mkwrite
     if mkwrite is not None:
-        r = mkwrite(m, vma, pfn)
+        r: int = mkwrite(m, vma, pfn)
         if r & VM_FAULT_ERROR:
             folio_put(m, pfn)
             return r
@@ -532,7 +536,7 @@ def do_shared_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int,
 
 
 def folio_mark_dirty(m: Machine, pfn: int) -> None:
-    mapping = rmap.mapping_from_handle(m, m.mem_map.mapping[pfn])
+    mapping = mapping_from_handle(m, m.mem_map.mapping[pfn])
     fn = getattr(mapping, "folio_mark_dirty", None)
     if fn is not None:
         fn(m, pfn)
@@ -558,7 +562,7 @@ def do_wp_page(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: in
             return wp_page_reuse(mm, address, orig, vma)
         mkwrite = vma.vm_ops.page_mkwrite if vma.vm_ops is not None else None
         if mkwrite is not None:
-            r = mkwrite(m, vma, pfn)
+            r: int = mkwrite(m, vma, pfn)
             if r & VM_FAULT_ERROR:
                 return r
         folio_mark_dirty(m, pfn)
@@ -645,7 +649,7 @@ def do_swap_page(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: 
     return int(swapin(task, vma, address, flags, orig))
 
 
-# ---- the user access path ------------------------------------------------------------------------
+# ---- the user access path ----------------------------------------------------------------
 
 def access_error(error_code: int, vma: VmAreaStruct) -> bool:
     """access_error() of arch/x86/mm/fault.c."""
@@ -738,12 +742,12 @@ def user_access(m: Machine, task: Any, addr: int, write: bool) -> int:
                 return (pte & PTE_PFN_MASK) >> PAGE_SHIFT
             code = (X86_PF_PROT if pte & _PAGE_PRESENT else 0) | X86_PF_USER
         else:
-            hp = pgd.huge.get(key)
+            hp: int | None = pgd.huge.get(key)
             if hp is not None and hp & _PAGE_PRESENT and (not write or hp & _PAGE_RW):
                 pgd.huge[key] = hp | (_PAGE_ACCESSED | _PAGE_DIRTY if write else
                                       _PAGE_ACCESSED)
-                return ((hp & PTE_PFN_MASK) >> PAGE_SHIFT) + \
-                    ((addr >> PAGE_SHIFT) & ((1 << (pgd.pmd_shift - PAGE_SHIFT)) - 1))
+                return int(((hp & PTE_PFN_MASK) >> PAGE_SHIFT)
+                           + ((addr >> PAGE_SHIFT) & ((1 << (pgd.pmd_shift - PAGE_SHIFT)) - 1)))
             code = (X86_PF_PROT if hp is not None and hp & _PAGE_PRESENT else 0) | X86_PF_USER
         if write:
             code |= X86_PF_WRITE
@@ -751,7 +755,7 @@ def user_access(m: Machine, task: Any, addr: int, write: bool) -> int:
     raise SignalDelivered(signal.SIGSEGV, SEGV_MAPERR, addr, task.pid)
 
 
-# ---- zapping ---------------------------------------------------------------------------------------
+# ---- zapping -----------------------------------------------------------------------------
 
 class ZapDetails:
     """struct zap_details: what a zap keeps (markers for MADV_DONTNEED, COWs on truncate)."""
@@ -860,7 +864,7 @@ def unmap_mapping_range(m: Machine, mapping: Any, start_pgoff: int, nr: int,
         zap_pte_range(m, vma, a, b, details)
 
 
-# ---- fork -----------------------------------------------------------------------------------------
+# ---- fork --------------------------------------------------------------------------------
 
 def vma_needs_copy(dst: VmAreaStruct, src: VmAreaStruct) -> bool:
     if src.vm_flags & (VM_PFNMAP | VM_MIXEDMAP):

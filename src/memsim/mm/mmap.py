@@ -143,7 +143,7 @@ def vm_end_gap(vma: VmAreaStruct) -> int:
     return vma.vm_end
 
 
-# ---- layout --------------------------------------------------------------------------------
+# ---- layout ------------------------------------------------------------------------------
 
 def mmap_base(task_size: int, rnd: int, stack_rnd_mask: int, randomize: bool) -> int:
     """mmap_base() of arch/x86/mm/mmap.c (generic mm/util.c is the same for 4 KiB pages)."""
@@ -165,7 +165,7 @@ def arch_pick_mmap_layout(m: Machine, mm: MmStruct, randomize: bool, rng: Any) -
     mm.mmap_legacy_base = PAGE_ALIGN(lay.task_size // 3) + rnd
 
 
-# ---- get_unmapped_area ---------------------------------------------------------------------
+# ---- get_unmapped_area -------------------------------------------------------------------
 
 def unmapped_area_topdown(m: Machine, mm: MmStruct, length: int, low: int, high: int,
                           align_mask: int = 0, align_offset: int = 0) -> int:
@@ -283,7 +283,7 @@ def security_mmap_addr(m: Machine, addr: int) -> int:
     return addr
 
 
-# ---- mmap ------------------------------------------------------------------------------------
+# ---- mmap --------------------------------------------------------------------------------
 
 def round_hint_to_min(m: Machine, hint: int) -> int:
     hint &= PAGE_MASK
@@ -463,7 +463,7 @@ def file_mmap(m: Machine, file: Any, vma: VmAreaStruct) -> int:
     return int(r) if r else 0
 
 
-# ---- munmap ------------------------------------------------------------------------------------
+# ---- munmap ------------------------------------------------------------------------------
 
 def _munmap_range(m: Machine, mm: MmStruct, start: int, end: int, check_limit: bool,
                   dry_run: bool = False) -> int:
@@ -540,7 +540,7 @@ def do_munmap(m: Machine, mm: MmStruct, start: int, length: int) -> int:
     return _munmap_range(m, mm, start, end, check_limit=True)
 
 
-# ---- brk ---------------------------------------------------------------------------------------
+# ---- brk ---------------------------------------------------------------------------------
 
 def sys_brk(m: Machine, task: Any, brk: int) -> int:
     """brk(2): the new break, or the unchanged one when the request is refused."""
@@ -603,7 +603,7 @@ def do_brk_flags(m: Machine, mm: MmStruct, vma: VmAreaStruct | None, addr: int, 
     return 0
 
 
-# ---- stack ----------------------------------------------------------------------------------------
+# ---- stack -------------------------------------------------------------------------------
 
 def expand_downwards(m: Machine, mm: MmStruct, vma: VmAreaStruct, address: int) -> int:
     """expand_downwards(): grow a VM_GROWSDOWN VMA down to *address*; 0 or -errno."""
@@ -651,7 +651,7 @@ __all__ = ["do_mmap", "do_munmap", "sys_brk", "mmap_region", "arch_pick_mmap_lay
            "MAP_ANONYMOUS", "MAP_HUGETLB", "MAP_LOCKED", "EBADF", "VM_MAYSHARE"]
 
 
-# ---- syscall entry points ----------------------------------------------------------------------
+# ---- syscall entry points ----------------------------------------------------------------
 
 from memsim.kernel.task import register_syscall  # noqa: E402
 

@@ -80,14 +80,15 @@ def anon_vma_prepare(m: Machine, vma: VmAreaStruct) -> AnonVma:
     __anon_vma_prepare(): give *vma* an anon_vma on its first anonymous fault, reusing a
     mergeable neighbour's (find_mergeable_anon_vma) so that adjacent VMAs stay mergeable.
     """
-    av = vma.anon_vma
-    if av is not None:
-        return av
+    if vma.anon_vma is not None:
+        return vma.anon_vma  # type: ignore[no-any-return]
     from memsim.mm.vma import find_mergeable_anon_vma
-    av = find_mergeable_anon_vma(vma)
-    if av is None:
+    found = find_mergeable_anon_vma(vma)
+    av: AnonVma
+    if found is None:
         av = AnonVma(m)
     else:
+        av = found
         av.refcount += 1
     anon_vma_chain_link(vma, av)
     vma.anon_vma = av
@@ -207,7 +208,8 @@ def folio_remove_rmap_pte(m: Machine, pfn: int) -> None:
         anon = mm_.mapping[pfn] & PAGE_MAPPING_ANON
         m.mod_node_page_state_pfn(pfn, _NR_ANON_MAPPED if anon else _NR_FILE_MAPPED, -1)
     elif n < 0:
-        m.debug.warn_text(f"BUG: Bad page map: page {pfn:#x} _mapcount went below -1")
+        # SIM: a CONFIG_DEBUG_VM kernel stops here (the page's _mapcount underflowed)
+        m.debug.vm_bug_on_page(pfn, "atomic_read(&page->_mapcount) < -1", "mm/rmap.c", 1530)
         mm_.mapcount1[pfn] = 0
 
 
@@ -261,8 +263,8 @@ def folio_mkclean(m: Machine, pfn: int) -> bool:
     folio_mkclean(): before writeback, write-protect and clean every shared mapping's PTE
     of the page so the next write faults and re-dirties it. True if a PTE was dirty.
     """
-    from memsim.include.pgtable_types import _PAGE_DIRTY, _PAGE_RW
     from memsim.include.mm import VM_SHARED
+    from memsim.include.pgtable_types import _PAGE_DIRTY, _PAGE_RW
     cleaned = False
     for vma, addr in page_referenced_vmas(m, pfn):
         if not vma.vm_flags & VM_SHARED:

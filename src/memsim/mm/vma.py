@@ -43,7 +43,7 @@ class VmaError(Exception):
         self.errno = errno
 
 
-# ---- the VMA list ----------------------------------------------------------------------
+# ---- the VMA list ------------------------------------------------------------------------
 
 def vma_index(mm: MmStruct, addr: int) -> int:
     """Index of the first VMA with vm_end > addr (len(vmas) if none)."""
@@ -135,7 +135,7 @@ def i_mmap_remove(vma: VmAreaStruct) -> None:
         lst.remove(vma)
 
 
-# ---- accounting -------------------------------------------------------------------------
+# ---- accounting --------------------------------------------------------------------------
 
 def vm_stat_account(mm: MmStruct, flags: int, npages: int) -> None:
     """vm_stat_account(): total_vm and the exec/stack/data split."""
@@ -305,7 +305,7 @@ def vma_merge_existing_range(m: Machine, mm: MmStruct, vma: VmAreaStruct,
     return nxt
 
 
-# ---- splitting ----------------------------------------------------------------------------
+# ---- splitting ---------------------------------------------------------------------------
 
 def vma_dup(vma: VmAreaStruct) -> VmAreaStruct:
     """vm_area_dup(): a copy of *vma* (no anon_vma chains yet)."""

@@ -6,7 +6,7 @@ their data (mm/vmstat.py, fs/proc/meminfo.py, sysctl.py); this module only dispa
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from memsim.errors import MemsimError
 
@@ -32,10 +32,46 @@ def _files() -> dict[str, Renderer]:
     }
 
 
+def _pid_files() -> dict[str, Callable[[Machine, Any], str]]:
+    """Files of /proc/<pid>/ (fs/proc/base.c tgid_base_stuff), renderer(m, task)."""
+    from memsim.fs.proc import array, task_mmu
+    return {
+        "maps": task_mmu.show_maps,
+        "smaps": task_mmu.show_smaps,
+        "smaps_rollup": task_mmu.show_smaps_rollup,
+        "statm": task_mmu.show_statm,
+        "ksm_stat": task_mmu.show_ksm_stat,
+        "status": array.proc_pid_status,
+        "stat": array.proc_pid_stat,
+    }
+
+
 def list_files(m: Machine) -> list[str]:
     """Every path ``read`` accepts (without the /proc/ prefix)."""
     from memsim.sysctl import SYSCTLS
-    return sorted([*_files(), *(f"sys/vm/{n}" for n in SYSCTLS)])
+    pids = sorted(getattr(m, "tasks", {}))
+    return sorted([*_files(), *(f"sys/vm/{n}" for n in SYSCTLS),
+                   *(f"{pid}/{f}" for pid in pids for f in _pid_files())])
+
+
+def pid_read(m: Machine, p: str) -> str | None:
+    """/proc/<pid>/<file> of a simulated process; None if *p* is not of that form."""
+    pid_s, _, name = p.partition("/")
+    if not pid_s.isdigit():
+        return None
+    files = _pid_files()
+    tasks: dict[int, Any] = getattr(m, "tasks", {})
+    task = tasks.get(int(pid_s))
+    if task is None:
+        raise MemsimError(f"/proc/{p}: no such process {pid_s} (processes: "
+                          f"{', '.join(str(t) for t in sorted(tasks)) or 'none'})")
+    if name not in files:
+        raise MemsimError(f"/proc/{p}: no such file in the model (known: "
+                          f"{', '.join(sorted(files))})")
+    mm = getattr(task, "mm", None)
+    if name not in ("status", "stat") and (mm is None or task.exit_state is not None):
+        return ""       # a zombie has no mm: its maps/smaps read as empty
+    return files[name](m, task)
 
 
 def normalize(path: str) -> str:
@@ -57,6 +93,9 @@ def read(m: Machine, path: str) -> str:
     files = _files()
     if p in files:
         return files[p](m)
+    text = pid_read(m, p)
+    if text is not None:
+        return text
     if p.startswith("sys/vm/") and p[len("sys/vm/"):] in SYSCTLS:
         return sysctl_read(m, p[len("sys/vm/"):])
     if p.startswith(("sys/kernel/slab/", "/sys/kernel/slab/")):
