@@ -273,3 +273,70 @@ def test_bulk_touch_equals_page_by_page() -> None:
         assert np.array_equal(getattr(m1.mem_map, f), getattr(m2.mem_map, f)), f
     assert p1.min_flt == p2.min_flt and p1.mm.rss_stat == p2.mm.rss_stat
     assert sorted(p1.mm.pgd.leaf) == sorted(p2.mm.pgd.leaf)
+
+
+def test_rmap_walk_and_try_to_unmap(m: Machine) -> None:
+    import os
+
+    from memsim.include.mman import MADV_FREE
+    from memsim.mm.memory import folio_get, folio_put
+    from memsim.mm.rmap import rmap_walk, try_to_unmap
+    p = m.spawn("t")
+    fd = p.open("/f", os.O_RDWR, data=b"F" * 4 * PAGE)
+    a = p.mmap(0, 4 * PAGE, PROT_READ, MAP_SHARED, fd)
+    p.read(a, 1)
+    c = p.fork()
+    c.read(a, 1)
+    pfn = p.mm.pgd.pte_get(a) >> 12 & ((1 << 40) - 1)
+    walk = sorted((v.vm_mm.owner.pid, addr) for v, addr in rmap_walk(m, pfn))
+    assert walk == sorted([(p.pid, a), (c.pid, a)])
+    folio_get(m, pfn)                       # the caller's reference, as reclaim isolates
+    assert try_to_unmap(m, pfn)
+    folio_put(m, pfn)
+    assert p.mm.pgd.pte_get(a) == 0 and c.mm.pgd.pte_get(a) == 0
+    assert m.mem_map.refcount[pfn] == 1     # the page cache's
+    assert p.read(a, 1) == b"F"             # faulted back in from the page cache
+    # anonymous: no swap device, so only a clean lazy-free page can go
+    b = p.mmap(0, PAGE, RW, ANON)
+    p.write(b, b"x")
+    apfn = p.mm.pgd.pte_get(b) >> 12 & ((1 << 40) - 1)
+    folio_get(m, apfn)
+    assert not try_to_unmap(m, apfn)
+    folio_put(m, apfn)
+    p.madvise(b, PAGE, MADV_FREE)
+    from memsim.mm.madvise import lru_add_drain
+    lru_add_drain(m)
+    folio_get(m, apfn)
+    assert try_to_unmap(m, apfn)
+    folio_put(m, apfn)
+    assert p.read(b, 1) == b"\0"            # discarded: reads see a fresh zero page
+    m.validate()
+
+
+def test_sigbus_beyond_end_of_file(m: Machine) -> None:
+    import os
+    p = m.spawn("t")
+    fd = p.open("/short", os.O_RDWR, data=b"s" * 100)
+    a = p.mmap(0, 3 * PAGE, PROT_READ, MAP_SHARED, fd)
+    assert p.read(a + 99, 1) == b"s" and p.read(a + 100, 1) == b"\0"
+    c = p.fork()
+    with pytest.raises(SignalDelivered) as e:
+        c.read(a + PAGE, 1)
+    assert e.value.signo == signal.SIGBUS and e.value.si_code == 2     # BUS_ADRERR
+    assert not c.alive and p.alive
+
+
+def test_page_info(m: Machine) -> None:
+    p = m.spawn("t")
+    a = p.mmap(0, PAGE, RW, ANON)
+    assert p.page_info(a) is None
+    p.read(a, 1)
+    assert p.page_info(a)["zero_page"] is True
+    p.write(a, b"x")
+    info = p.page_info(a)
+    assert info["_refcount"] == 1 and info["_mapcount"] == 0
+    assert info["anon"] and info["anon_exclusive"] and "swapbacked" in info["flags"]
+    c = p.fork()
+    info = p.page_info(a)
+    assert info["_refcount"] == 2 and info["_mapcount"] == 1 and not info["anon_exclusive"]
+    assert c.page_info(a)["pfn"] == info["pfn"]

@@ -277,6 +277,37 @@ class TaskStruct:
         from memsim.mm.gup import touch_range
         return touch_range(self.m, self, addr, length, write, val, step)
 
+    def page_info(self, addr: int) -> dict[str, Any] | None:
+        """
+        The page behind user address *addr* as the kernel keeps it: PFN, ``_refcount``,
+        ``_mapcount`` (-1 when unmapped), page flags by name, PageAnon / PageKsm /
+        PageAnonExclusive, the zero page, and the PTE. None when nothing is mapped there.
+        """
+        from memsim.include.page_flags import format_page_flags
+        from memsim.include.pgtable_types import _PAGE_PRESENT, _PAGE_PROTNONE, pte_pfn
+        from memsim.mm import rmap
+        self._check_alive()
+        pgd = self.mm.pgd
+        pte = pgd.pte_get(addr)
+        huge = pgd.huge.get(addr >> pgd.pmd_shift)
+        if huge is not None:
+            pte = huge
+        if not pte & (_PAGE_PRESENT | _PAGE_PROTNONE):
+            return None
+        pfn = pte_pfn(pte)
+        if huge is not None:
+            pfn += (addr >> 12) & ((1 << (pgd.pmd_shift - 12)) - 1)
+        m = self.m
+        mem = m.mem_map
+        return {
+            "pfn": pfn, "pte": pte, "zero_page": pfn == m.zero_pfn,
+            "_refcount": int(mem.refcount[pfn]), "_mapcount": int(mem.mapcount1[pfn]) - 1,
+            "flags": format_page_flags(int(mem.flags[pfn])),
+            "anon": rmap.PageAnon(m, pfn), "ksm": rmap.PageKsm(m, pfn),
+            "anon_exclusive": rmap.PageAnonExclusive(m, pfn),
+            "index": int(mem.index[pfn]), "compound_head": int(mem.compound_head1[pfn]) - 1,
+        }
+
     # ---- files -------------------------------------------------------------------------
     def _vfs(self) -> Any:
         vfs = getattr(self.m, "vfs", None)

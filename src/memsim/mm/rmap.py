@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 PAGE_MAPPING_FLAGS = PAGE_MAPPING_ANON | PAGE_MAPPING_KSM
 _PG_ANON_EXCL = 1 << PG_anon_exclusive
 _PG_SWAPBACKED = 1 << PageFlags.PG_swapbacked
+_PG_DIRTY = 1 << PageFlags.PG_dirty
 _NR_ANON_MAPPED = NodeStatItem.NR_ANON_MAPPED
 _NR_FILE_MAPPED = NodeStatItem.NR_FILE_MAPPED
 
@@ -279,3 +280,72 @@ def folio_mkclean(m: Machine, pfn: int) -> bool:
             cleaned = cleaned or bool(pte & _PAGE_DIRTY)
             t.pte[i] = pte & ~(_PAGE_DIRTY | _PAGE_RW)
     return cleaned
+
+
+TTU_SPLIT_HUGE_PMD = 0x4
+TTU_IGNORE_MLOCK = 0x8
+TTU_SYNC = 0x10
+TTU_HWPOISON = 0x20
+TTU_BATCH_FLUSH = 0x40
+TTU_RMAP_LOCKED = 0x80
+
+
+def try_to_unmap(m: Machine, pfn: int, flags: int = 0) -> bool:
+    """
+    try_to_unmap(): take page *pfn* out of every page table that maps it (rmap walk,
+    try_to_unmap_one per PTE). File pages just lose their PTEs (the page cache keeps them);
+    a clean lazy-free anonymous page (MADV_FREE, PG_swapbacked clear) is discarded; any
+    other anonymous page needs a swap entry to put in the PTE, which the swap layer provides
+    through ``m.swap_entry_for_unmap(pfn)`` — without one the page stays mapped. A
+    VM_LOCKED mapping stops the walk (the page is mlocked instead) unless
+    TTU_IGNORE_MLOCK. The caller holds a reference of its own (reclaim isolates the
+    folio first). Returns True when the page is no longer mapped.
+    """
+    from memsim.include.mm import VM_LOCKED
+    from memsim.include.mm_types import MM_ANONPAGES, MM_SWAPENTS
+    from memsim.include.pgtable_types import _PAGE_DIRTY
+    from memsim.mm.memory import folio_mark_dirty, folio_put, mm_counter_file
+    mem = m.mem_map
+    anon = bool(mem.mapping[pfn] & PAGE_MAPPING_ANON)
+    for vma, addr in page_referenced_vmas(m, pfn):
+        if vma.vm_flags & VM_LOCKED and not flags & TTU_IGNORE_MLOCK:
+            from memsim.mm.mlock import mlock_folio
+            mlock_folio(m, pfn)
+            return False
+        mm = vma.vm_mm
+        pgd = mm.pgd
+        t = pgd.pte_table(addr)
+        if t is None:
+            continue
+        i = (addr >> 12) & (pgd.ptrs_per_pte - 1)
+        pte = int(t.pte[i])
+        dirty = bool(pte & _PAGE_DIRTY)
+        newpte = 0
+        if anon:
+            if not mem.flags[pfn] & _PG_SWAPBACKED:
+                # lazyfree: discard when clean and only the caller's isolation reference
+                # and the mappings hold it; a re-dirtied page becomes swap-backed again
+                if dirty:
+                    mem.flags[pfn] |= _PG_DIRTY
+                if mem.flags[pfn] & _PG_DIRTY or \
+                        mem.refcount[pfn] != 1 + page_mapcount(m, pfn):
+                    mem.flags[pfn] |= _PG_SWAPBACKED
+                    return False
+            else:
+                entry = getattr(m, "swap_entry_for_unmap", None)
+                swp = entry(pfn) if entry is not None else None
+                if swp is None:
+                    return False
+                newpte = int(swp)
+                mm.rss_stat[MM_SWAPENTS] += 1
+            mm.rss_stat[MM_ANONPAGES] -= 1
+        else:
+            if dirty:
+                folio_mark_dirty(m, pfn)
+            mm.rss_stat[mm_counter_file(m, pfn)] -= 1
+        t.pte[i] = newpte
+        if not newpte:
+            t.nr_used -= 1
+        folio_remove_rmap_pte(m, pfn)
+        folio_put(m, pfn)
+    return page_mapcount(m, pfn) == 0
