@@ -832,54 +832,65 @@ class Machine:
             # list, a zone below its watermark, a bad page) takes the full path.
             if self._atomic_cpus:
                 self.might_alloc(gfp)     # prepare_alloc_pages(); the ratelimit hides a repeat
-            fp = self._fast_cur.get(gfp)
-            if fp is None:
-                fp = self._make_fast_alloc(gfp)
-            if fp:
-                zone, pcp, lst, hz, numa_loc = fp
-                if lst:
-                    free = zone.vm_stat[0]
-                    ha = zone.nr_free_highatomic
-                    if ha:
-                        free -= ha if ha < free else free
-                    if free > zone._watermark[1 if zone.flags & _ZONE_BELOW_HIGH else 2] + \
-                            zone.watermark_boost + zone.lowmem_reserve[hz]:
-                        pcp.free_count >>= 1
-                        pfn: int = lst.pop()
-                        pcp.count -= 1
-                        mm = self.mem_map
-                        rc = mm.refcount
-                        if rc[pfn] or mm.flags[pfn] & _CHECK_AT_PREP or \
-                                mm.mapcount1[pfn] or mm.page_type[pfn] or mm.mapping[pfn]:
-                            page_alloc.check_new_page(self, pfn)
-                            return _alloc_pages(self, gfp, 0, self.cpu_to_node[self._cpu])
-                        rc[pfn] = 1
-                        self.vm_event[_PGALLOC_DMA + zone.zone_type] += 1
-                        ev = zone.vm_numa_event
-                        ev[_NUMA_HIT] += 1
-                        ev[numa_loc] += 1
-                        if gfp & _GFP_ZERO and self.page_data:
-                            self.page_data.pop(pfn, None)
-                        return pfn
+            fps = self._fast_cur.get(gfp)
+            if fps is None:
+                fps = self._make_fast_alloc(gfp)
+            for zone, pcp, lst, hz, numa_loc in fps:
+                free = zone.vm_stat[0]
+                ha = zone.nr_free_highatomic
+                if ha:
+                    free -= ha if ha < free else free
+                below = zone.flags & _ZONE_BELOW_HIGH
+                if free <= zone._watermark[1 if below else 2] + zone.watermark_boost + \
+                        zone.lowmem_reserve[hz]:
+                    if below:
+                        continue        # below the low watermark: get_page_from_freelist()
+                                        # moves on to the next zone of the zonelist
+                    break               # below high for the first time: the full path
+                                        # sets ZONE_BELOW_HIGH and checks the low mark
+                if not lst:
+                    break               # a refill: the full path
+                pcp.free_count >>= 1
+                pfn: int = lst.pop()
+                pcp.count -= 1
+                mm = self.mem_map
+                rc = mm.refcount
+                if rc[pfn] or mm.flags[pfn] & _CHECK_AT_PREP or \
+                        mm.mapcount1[pfn] or mm.page_type[pfn] or mm.mapping[pfn]:
+                    page_alloc.check_new_page(self, pfn)
+                    return _alloc_pages(self, gfp, 0, self.cpu_to_node[self._cpu])
+                rc[pfn] = 1
+                self.vm_event[_PGALLOC_DMA + zone.zone_type] += 1
+                ev = zone.vm_numa_event
+                ev[_NUMA_HIT] += 1
+                ev[numa_loc] += 1
+                if gfp & _GFP_ZERO and self.page_data:
+                    self.page_data.pop(pfn, None)
+                return pfn
         return _alloc_pages(self, gfp, order, self.cpu_to_node[self._cpu])
 
     def _make_fast_alloc(self, gfp: int) -> Any:
-        # Cache what the order-0 fast path needs for (gfp, cpu): the preferred zone, this
-        # CPU's pcp list for the migratetype, the highest zone index and the NUMA
-        # local/other counter. False when the fast path does not apply.
+        # Cache what the order-0 fast path needs for (gfp, cpu): for each zone of the
+        # zonelist on the preferred zone's node, in order, the zone, this CPU's pcp list
+        # for the migratetype, the highest zone index and the NUMA local/other counter.
+        # Empty when the fast path does not apply (zones on other nodes need the
+        # NUMA_MISS/FOREIGN accounting and the ALLOC_NOFRAGMENT rules of the full path).
         cpu = self._cpu
         g = self.current_gfp_context(gfp & self.gfp_allowed_mask)
-        fp: Any = False
+        fps: list[Any] = []
         if g == gfp and not gfp & _GFP_THISNODE:
             ac = page_alloc.prepare_alloc_pages(self, gfp, 0, self.cpu_to_node[cpu], None)
             if ac.zones:
-                zone = ac.zones[0]
-                pcp = zone.per_cpu_pageset[cpu]
-                lst = pcp.lists[page_alloc.order_to_pindex(self, ac.migratetype, 0)]
-                loc = _NUMA_LOCAL if zone.node == self.cpu_to_node[cpu] else _NUMA_OTHER
-                fp = (zone, pcp, lst, ac.highest_zoneidx, loc)
-        self._fast_cur[gfp] = fp
-        return fp
+                node = ac.zones[0].node
+                for zone in ac.zones:
+                    if zone.node != node:
+                        break
+                    pcp = zone.per_cpu_pageset[cpu]
+                    lst = pcp.lists[page_alloc.order_to_pindex(self, ac.migratetype, 0)]
+                    loc = _NUMA_LOCAL if zone.node == self.cpu_to_node[cpu] else _NUMA_OTHER
+                    fps.append((zone, pcp, lst, ac.highest_zoneidx, loc))
+        self._fast_cur[gfp] = fps
+        return fps
 
     def alloc_page(self, gfp: int) -> int | None:
         """alloc_page(): one page."""

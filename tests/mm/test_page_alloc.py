@@ -515,3 +515,54 @@ def test_sysctl_min_free_kbytes_write_recomputes() -> None:
     z = m.zones[1]
     assert z.min_wmark_pages() == 2048 * z.managed_pages // lowmem
     assert m.proc("sys/vm/min_free_kbytes") == "8192\n"
+
+
+def test_pcp_refill_by_whole_blocks_equals_page_by_page() -> None:
+    """rmqueue_bulk() taking whole buddy blocks leaves exactly the page-by-page state."""
+    import random
+
+    from memsim.include.gfp import GFP_HIGHUSER_MOVABLE
+
+    def run(blocks: bool) -> tuple[object, ...]:
+        m = Machine.boot(mem="1G", cpus=2, seed=1)
+        seen: list[int] = []
+        if not blocks:      # a probe on the per-page tracepoint turns the block path off
+            m.tp.mm_page_alloc_zone_locked.attach(lambda *a, **k: seen.append(1))
+        rng = random.Random(5)
+        live: list[int] = []
+        for _ in range(30_000):
+            if live and rng.random() < 0.3:
+                m.free_page_pfn(live.pop(rng.randrange(len(live))))
+            else:
+                pfn = m.alloc_pages(GFP_HIGHUSER_MOVABLE, 0)
+                assert pfn is not None
+                live.append(pfn)
+        m.validate()
+        state = []
+        for z in m.zones:
+            state.append([list(fl) for fa in z.free_area for fl in fa.free_list])
+            state.append([[list(lst) for lst in pcp.lists] for pcp in z.per_cpu_pageset])
+            state.append(list(z.vm_stat))
+        return (live, state, list(m.vm_event))
+
+    assert run(True) == run(False)
+
+
+def test_fast_path_falls_back_to_the_next_zone_like_the_full_path() -> None:
+    """Once ZONE_NORMAL is below its low watermark, the order-0 fast path serves from
+    ZONE_DMA32 exactly as get_page_from_freelist() would (same pages, same counters)."""
+    from memsim.include.gfp import GFP_HIGHUSER_MOVABLE
+
+    def run(fast: bool) -> tuple[object, ...]:
+        m = Machine.boot(mem="4G", cpus=2, seed=2)
+        if not fast:        # a probe on mm_page_alloc turns the inlined fast path off
+            m.tp.mm_page_alloc.attach(lambda *a, **k: None)
+        normal = next(z for z in m.zones if z.name == "Normal")
+        pages = [m.alloc_pages(GFP_HIGHUSER_MOVABLE, 0) for _ in range(
+            normal.managed_pages + 20_000)]
+        assert all(p is not None for p in pages)
+        assert normal.flags & 4 and pages[-1] < normal.zone_start_pfn  # ZONE_BELOW_HIGH, DMA32
+        state = [(list(z.vm_stat), list(z.vm_numa_event), z.flags) for z in m.zones]
+        return (pages[-25_000:], state, list(m.vm_event))
+
+    assert run(True) == run(False)

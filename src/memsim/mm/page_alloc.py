@@ -747,7 +747,8 @@ def _rmqueue_bulk_blocks(m: Machine, zone: Zone, count: int, lst: object, mt: in
     block of *mt* has order k (so every lower list of *mt* is empty) and at least 2**k
     pages are still wanted, 2**k calls of __rmqueue_smallest() would split that block and
     hand out its pages in ascending order, leaving the lists as they were without it:
-    take the block whole. Returns the pages taken; the caller finishes page by page.
+    take the block whole; otherwise take one page as __rmqueue_smallest() would. Returns
+    the pages taken; the caller finishes with the fallback path if that was not enough.
     """
     free_area = zone.free_area
     extendleft = lst.extendleft  # type: ignore[attr-defined]
@@ -764,7 +765,13 @@ def _rmqueue_bulk_blocks(m: Machine, zone: Zone, count: int, lst: object, mt: in
             return i
         n = 1 << k
         if k == 0 or count - i < n:
-            return i
+            # one page at a time: the smallest block is split as usual
+            one = __rmqueue_smallest(m, zone, 0, mt)
+            if one is None:
+                return i
+            lst.appendleft(one)  # type: ignore[attr-defined]
+            i += 1
+            continue
         pfn, _ = fl.popitem()
         free_area[k].nr_free -= 1
         mm.page_type[pfn] = 0
