@@ -81,7 +81,7 @@ def test_thp_madvise_hugepage_replay() -> None:
     flt = p.min_flt
     p.touch(w, PS, write=True, val=ord("h"))
     assert p.min_flt - flt == 1
-    assert p.mm.rss_stat[MM_ANONPAGES] - rss0 == 512
+    assert p.mm.get_mm_rss() - rss0 == 512
     assert _thps(m) == 512
     assert m.vm_event[VmEventItem.THP_FAULT_ALLOC] == 1
     assert _codes(m, p, w, 0, 512) == "H512"

@@ -509,6 +509,8 @@ def spawn(m: Machine, name: str, *, randomize: bool | None = None,
     task.ip = mm.start_code
     task.write(mm.arg_start, name.encode() + b"\0")
     _map_vdso(m, task)
+    # the first instruction fetch at the entry point faults the text in (fault-around)
+    task.read(mm.start_code, 1)
     mm.hiwater_vm = mm.total_vm
     return task
 
