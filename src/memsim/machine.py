@@ -160,6 +160,8 @@ class Machine:
         self.tasks: dict[int, Any] = {}
         self.zero_pfn = 0
         self.last_pid = 1
+        #: debugfs fault_around_bytes in pages (mm/memory.py set_fault_around_bytes)
+        self.fault_around_pages = 16
         #: the vDSO/vvar pages every process maps, and rmap's folio_mkclean for writeback
         self.vdso_pages: list[int] = []
         self.folio_mkclean: Callable[[int], bool] | None = None

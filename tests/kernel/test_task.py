@@ -340,3 +340,19 @@ def test_page_info(m: Machine) -> None:
     info = p.page_info(a)
     assert info["_refcount"] == 2 and info["_mapcount"] == 1 and not info["anon_exclusive"]
     assert c.page_info(a)["pfn"] == info["pfn"]
+
+
+def test_fault_around_bytes_knob(m: Machine) -> None:
+    import os
+    assert m.proc("/sys/kernel/debug/fault_around_bytes") == "65536\n"
+    m.proc_write("/sys/kernel/debug/fault_around_bytes", "20000")   # rounded down: 4 pages
+    assert m.proc("/sys/kernel/debug/fault_around_bytes") == "16384\n"
+    p = m.spawn("t")
+    fd = p.open("/big", os.O_RDONLY, data=b"b" * 64 * PAGE)
+    a = p.mmap(0, 64 * PAGE, PROT_READ, MAP_PRIVATE, fd)
+    file0 = p.mm.rss_stat[0]
+    p.read(a + 17 * PAGE, 1)
+    assert p.mm.rss_stat[0] - file0 == 4
+    m.proc_write("/sys/kernel/debug/fault_around_bytes", "4096")    # off: one page
+    p.read(a + 40 * PAGE, 1)
+    assert p.mm.rss_stat[0] - file0 == 5

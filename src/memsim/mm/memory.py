@@ -111,8 +111,21 @@ SEGV_MAPERR = 1
 SEGV_ACCERR = 2
 BUS_ADRERR = 2
 
-#: fault_around_bytes default (mm/memory.c): 64 KiB -> 16 pages
+#: fault_around_bytes default (mm/memory.c): 64 KiB -> 16 pages; the live value is
+#: ``m.fault_around_pages`` (debugfs fault_around_bytes, set_fault_around_bytes())
 FAULT_AROUND_BYTES = 65536
+
+
+def set_fault_around_bytes(m: Machine, val: int) -> None:
+    """
+    fault_around_bytes_set(): the debugfs knob, rounded down to a power of two pages and
+    capped at one page table (PTRS_PER_PTE pages); 0 or less than a page disables it.
+    """
+    if val < 0:
+        raise ValueError(f"fault_around_bytes: {val} is negative (EINVAL)")
+    ptrs = 1024 if m.arch.name == "i386" else 512
+    pages = min(val // PAGE_SIZE, ptrs)
+    m.fault_around_pages = 1 << (pages.bit_length() - 1) if pages > 0 else 1
 
 _PG_ANON_EXCL = 1 << PG_anon_exclusive
 _PG_DIRTY = 1 << PageFlags.PG_dirty
@@ -452,7 +465,7 @@ def _map_file_page(m: Machine, vma: VmAreaStruct, address: int, pfn: int, write:
 
 def do_fault_around(m: Machine, vma: VmAreaStruct, address: int) -> int:
     """do_fault_around(): map the cached pages of the 16-page window around the fault."""
-    nr_pages = FAULT_AROUND_BYTES >> PAGE_SHIFT
+    nr_pages = m.fault_around_pages
     pgd = vma.vm_mm.pgd
     ptrs = pgd.ptrs_per_pte
     pgoff = vma.linear_page_index(address)
@@ -481,7 +494,7 @@ def do_fault_around(m: Machine, vma: VmAreaStruct, address: int) -> int:
 
 def do_read_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: int) -> int:
     ops = vma.vm_ops
-    if ops.map_pages_ok and FAULT_AROUND_BYTES >> PAGE_SHIFT > 1:
+    if ops.map_pages_ok and m.fault_around_pages > 1:
         ret = do_fault_around(m, vma, address)
         if ret:
             return 0

@@ -29,6 +29,8 @@ def _files() -> dict[str, Renderer]:
         "vmallocinfo": vmalloc.vmallocinfo_show,
         "sys/kernel/debug/extfrag/unusable_index": vmstat.unusable_show,
         "sys/kernel/debug/extfrag/extfrag_index": vmstat.extfrag_show,
+        "sys/kernel/debug/fault_around_bytes":
+            lambda m: f"{m.fault_around_pages * 4096}\n",
     }
 
 
@@ -140,4 +142,11 @@ def write(m: Machine, path: str, text: str) -> int:
         if rc < 0:
             raise MemsimError(f"/proc/slabinfo: write of {text.strip()!r} failed ({rc})")
         return rc
+    if p == "sys/kernel/debug/fault_around_bytes":
+        from memsim.mm.memory import set_fault_around_bytes
+        try:
+            set_fault_around_bytes(m, int(text.strip(), 0))
+        except ValueError as e:
+            raise MemsimError(f"/{p}: {e}") from None
+        return len(text)
     raise MemsimError(f"/proc/{p}: not writable in the model")
