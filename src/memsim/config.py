@@ -120,6 +120,11 @@ KEYS: dict[str, tuple[Callable[[str, object], Any], Any]] = {
     "strict": (_bool, False),
     "slab": (_choice("slub", "slab"), "slub"),
     "4kstacks": (_bool, False),
+    # reclaim policy (issue #6): classic two-list LRU, MGLRU, or the plain single-list LRU
+    # of mm/lru_plain.py (for the libCacheSim cross-check)
+    "lru": (_choice("classic", "mglru", "plain"), "classic"),
+    # a swap file of this size activated at boot (swapon /swapfile; 0 = no swap)
+    "swap": (_size, 0),
     "cmdline.mem": (_size, None),
     "cmdline.movablecore": (_percent_or_size, None),
     "cmdline.kernelcore": (_percent_or_size, None),
@@ -144,6 +149,9 @@ KEYS: dict[str, tuple[Callable[[str, object], Any], Any]] = {
     "sysctl.vm.admin_reserve_kbytes": (_int(0), None),
     "sysctl.vm.page-cluster": (_int(0, 31), 3),
     "sysctl.vm.swappiness": (_int(0, 200), 60),
+    "sysctl.vm.panic_on_oom": (_int(0, 2), 0),
+    "sysctl.vm.oom_kill_allocating_task": (_int(), 0),
+    "sysctl.vm.oom_dump_tasks": (_int(), 1),
     "sysctl.kernel.randomize_va_space": (_int(0, 2), 2),
 }
 
@@ -226,6 +234,9 @@ class MachineConfig:
             raise ConfigError(
                 f"sysctl.vm.lowmem_reserve_ratio: {self.arch} has "
                 f"{len(ARCHES[self.arch].zones)} zones, got {len(lrr)} values")
+        if self.values["lru"] == "mglru" and not _mglru_available():
+            raise ConfigError("lru: mglru (multi-gen LRU) is not available in this build; "
+                              "use lru=classic or lru=plain")
         frac = self.values["sysctl.vm.percpu_pagelist_high_fraction"]
         if frac and frac < 8:
             raise ConfigError("sysctl.vm.percpu_pagelist_high_fraction: must be 0 or >= 8")
@@ -234,6 +245,13 @@ class MachineConfig:
         merged: dict[str, object] = dict(self.values)
         merged.update(settings)
         return MachineConfig.build(merged)
+
+
+def _mglru_available() -> bool:
+    """Whether the multi-gen LRU (mm/lru_gen.py or mm/mglru.py) has been built."""
+    import importlib.util
+    return any(importlib.util.find_spec(f"memsim.mm.{name}") is not None
+               for name in ("lru_gen", "mglru"))
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

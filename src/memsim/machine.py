@@ -94,8 +94,8 @@ class ReclaimHooks:
 
     def may_oom(self, m: Machine, gfp: int, order: int, alloc_flags: int,
                 ac: Any) -> int | None:
-        m.note_once("oom", "memsim: the OOM killer is not modelled yet; no progress")
-        return None
+        from memsim.mm.oom_kill import alloc_pages_may_oom
+        return alloc_pages_may_oom(m, gfp, order, alloc_flags, ac)
 
 
 class Machine:
@@ -108,12 +108,19 @@ class Machine:
         self.nr_nodes = config.nodes
         self.strict = bool(config["strict"])
         self.clock_ns = 0
+        #: kernel threads are runnable (kernel/kthread.py): the one test schedule() makes
+        self.kthread_pending = False
+        #: pages the last direct reclaim freed (did_some_progress of the slow path)
+        self.reclaim_progress = 0
         self.log = KernelLog()
         self.debug = Debug(self)
         self.tp = TracepointSet(key=config.seed * 0x9E3779B97F4A7C15 + 1)
         self.sysctl = VmSysctl()
         self.user_min_free_kbytes = -1
         self.reclaim_hooks = ReclaimHooks()
+        #: MGLRU's LRU_GEN_CORE switch (mm/lru_gen.py sets it at boot and on writes to
+        #: /sys/kernel/mm/lru_gen/enabled); the LRU hot paths test it
+        self.lru_gen_on = False
         self._notes: set[str] = set()
         self._ratelimit: dict[str, tuple[int, int]] = {}
         # current task/CPU context
@@ -210,7 +217,8 @@ class Machine:
             config["sysctl.vm.percpu_pagelist_high_fraction"]
         self.sysctl.extfrag_threshold = config["sysctl.vm.extfrag_threshold"]
         for name in ("overcommit_memory", "overcommit_ratio", "overcommit_kbytes",
-                     "max_map_count", "mmap_min_addr", "swappiness"):
+                     "max_map_count", "mmap_min_addr", "swappiness", "panic_on_oom",
+                     "oom_kill_allocating_task", "oom_dump_tasks"):
             setattr(self.sysctl, name, config[f"sysctl.vm.{name}"])
         self.sysctl.page_cluster = config["sysctl.vm.page-cluster"]
         self.sysctl.randomize_va_space = config["sysctl.kernel.randomize_va_space"]
@@ -743,12 +751,15 @@ class Machine:
         return sched.preemptible(self)
 
     def wakeup_kswapd(self, zone: Zone, gfp: int, order: int, highest_zoneidx: int) -> None:
-        """wakeup_kswapd(): raise the node's kswapd order and highest zone."""
-        # SIM: kswapd itself arrives with reclaim; until then the wake-up only records
-        # the request the way wakeup_kswapd() does before waking the thread.
-        pg = self.nodes[zone.node]
-        pg.kswapd_order = max(pg.kswapd_order, order)
-        pg.kswapd_highest_zoneidx = max(pg.kswapd_highest_zoneidx, highest_zoneidx)
+        """wakeup_kswapd(): record the request and wake the node's kswapd (mm/vmscan.py)."""
+        from memsim.mm.vmscan import wakeup_kswapd
+        wakeup_kswapd(self, zone, gfp, order, highest_zoneidx)
+
+    def schedule(self) -> None:
+        """Run pending kernel threads (kernel/kthread.py); one attribute test when idle."""
+        if self.kthread_pending:
+            from memsim.kernel.kthread import run_pending
+            run_pending(self)
 
     def trace_ctx(self) -> TraceContext:
         return TraceContext(self.current_comm, self.current_pid, self.current_cpu,

@@ -39,6 +39,9 @@ class VmSysctl:
     admin_reserve_kbytes: int = 0
     page_cluster: int = 3
     swappiness: int = 60
+    panic_on_oom: int = 0
+    oom_kill_allocating_task: int = 0
+    oom_dump_tasks: int = 1
     randomize_va_space: int = 2
 
 
@@ -60,6 +63,10 @@ SYSCTLS: dict[str, tuple[str, int, int]] = {
     "admin_reserve_kbytes": ("int", 0, (1 << 63) - 1),
     "page_cluster": ("int", 0, 31),
     "swappiness": ("int", 0, 200),
+    # mm/oom_kill.c vm_oom_kill_table: panic_on_oom 0..2, the others proc_dointvec
+    "panic_on_oom": ("int", 0, 2),
+    "oom_kill_allocating_task": ("int", -(1 << 31), (1 << 31) - 1),
+    "oom_dump_tasks": ("int", -(1 << 31), (1 << 31) - 1),
 }
 
 

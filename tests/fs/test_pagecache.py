@@ -330,6 +330,8 @@ def test_shmem_zero_fault(m: Machine) -> None:
     assert ret == 0 and pfn not in m.page_data
     assert c[N.NR_SHMEM] == 1 and c[N.NR_FILE_PAGES] == 1
     assert m.mem_map.flags[pfn] & (1 << PageFlags.PG_swapbacked)
+    from memsim.mm.swap import lru_add_drain
+    lru_add_drain(m)                                  # the lru_add batch's reference
     assert m.mem_map.refcount[pfn] == 2               # the cache + the caller
     assert shmem_fault(m, vma, 4, 0) == (-1, VM_FAULT_SIGBUS)
     assert [i for i, _ in filemap_map_pages(m, vma, 0, 3)] == [2]

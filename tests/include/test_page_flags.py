@@ -66,8 +66,9 @@ def test_aliases() -> None:
 
 
 def test_check_masks() -> None:
-    """Flags checked at free and at prep have the 6.12 values (without MGLRU bits)."""
-    assert PAGE_FLAGS_CHECK_AT_FREE == 0xCE123
+    """Flags checked at free and at prep have the 6.12 values (plus the MGLRU bits)."""
+    assert PAGE_FLAGS_CHECK_AT_FREE & PAGEFLAGS_MASK == 0xCE123
+    assert PAGE_FLAGS_CHECK_AT_FREE & ~PAGEFLAGS_MASK == pf.LRU_GEN_MASK
     for flag in (
         PageFlags.PG_lru,
         PageFlags.PG_locked,
@@ -81,7 +82,8 @@ def test_check_masks() -> None:
     ):
         assert PAGE_FLAGS_CHECK_AT_FREE & _bit(flag)
     assert not PAGE_FLAGS_CHECK_AT_FREE & _bit(PageFlags.PG_dirty)
-    assert PAGE_FLAGS_CHECK_AT_PREP == 0x6FFFFF
+    assert PAGE_FLAGS_CHECK_AT_PREP & PAGEFLAGS_MASK == 0x6FFFFF
+    assert PAGE_FLAGS_CHECK_AT_PREP & ~PAGEFLAGS_MASK == pf.LRU_GEN_MASK | pf.LRU_REFS_MASK
     assert not PAGE_FLAGS_CHECK_AT_PREP & _bit(PageFlags.PG_hwpoison)
 
 

@@ -30,6 +30,7 @@ from memsim.include.mman import (
 from memsim.include.vmstat_items import NodeStatItem, VmEventItem
 from memsim.machine import Machine
 from memsim.mm.memory import SignalDelivered
+from memsim.mm.swap import lru_add_drain
 from memsim.mm.vma import vma_lookup
 
 PAGE = 4096
@@ -110,6 +111,7 @@ def test_fork_cow_counts_match_the_kernel(m: Machine) -> None:
     anon_before = m.nodes[0].vm_stat[NodeStatItem.NR_ANON_MAPPED]
     c = p.fork()
     pfn0 = p.mm.pgd.pte_get(a) >> 12 & ((1 << 40) - 1)
+    lru_add_drain(m)        # the per-CPU lru_add batch holds a reference until drained
     assert m.mem_map.mapcount1[pfn0] == 2 and m.mem_map.refcount[pfn0] == 2
     assert m.nodes[0].vm_stat[NodeStatItem.NR_ANON_MAPPED] == anon_before
     flt = c.min_flt
@@ -290,6 +292,7 @@ def test_rmap_walk_and_try_to_unmap(m: Machine) -> None:
     pfn = p.mm.pgd.pte_get(a) >> 12 & ((1 << 40) - 1)
     walk = sorted((v.vm_mm.owner.pid, addr) for v, addr in rmap_walk(m, pfn))
     assert walk == sorted([(p.pid, a), (c.pid, a)])
+    lru_add_drain(m)                        # the lru_add batch's reference
     folio_get(m, pfn)                       # the caller's reference, as reclaim isolates
     assert try_to_unmap(m, pfn)
     folio_put(m, pfn)
@@ -304,7 +307,6 @@ def test_rmap_walk_and_try_to_unmap(m: Machine) -> None:
     assert not try_to_unmap(m, apfn)
     folio_put(m, apfn)
     p.madvise(b, PAGE, MADV_FREE)
-    from memsim.mm.madvise import lru_add_drain
     lru_add_drain(m)
     folio_get(m, apfn)
     assert try_to_unmap(m, apfn)
@@ -333,6 +335,7 @@ def test_page_info(m: Machine) -> None:
     p.read(a, 1)
     assert p.page_info(a)["zero_page"] is True
     p.write(a, b"x")
+    lru_add_drain(m)                        # the lru_add batch's reference
     info = p.page_info(a)
     assert info["_refcount"] == 1 and info["_mapcount"] == 0
     assert info["anon"] and info["anon_exclusive"] and "swapbacked" in info["flags"]

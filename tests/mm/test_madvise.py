@@ -164,6 +164,9 @@ def test_pageout_keeps_dirty_anon_without_swap_and_cold(m: Machine) -> None:
     assert p.mm.rss_stat[MM_ANONPAGES] == rss
     p.madvise(w, 4 * PAGE, MADV_COLD)
     assert not p.mm.pgd.pte_get(w) & _PAGE_ACCESSED
+    # folio_deactivate() queues on the per-CPU lru_deactivate batch (mm/swap.py)
+    from memsim.mm.swap import lru_add_drain
+    lru_add_drain(m)
     assert not m.mem_map.flags[pfn_at(p, w)] & (1 << PageFlags.PG_active)
     p.mlock(w, PAGE)
     assert p.syscall("madvise", w, PAGE, MADV_COLD) == -EINVAL

@@ -12,7 +12,7 @@ from typing import Any
 
 from memsim.errors import MemsimError
 
-BENCHMARKS = ("boot", "buddy", "slab", "replay", "highmem", "vmalloc", "fault")
+BENCHMARKS = ("boot", "buddy", "slab", "replay", "highmem", "vmalloc", "fault", "reclaim")
 
 
 def _bench_dir() -> Path:

@@ -41,6 +41,8 @@ SUBCMDS: tuple[SubCmd, ...] = (
                                              "with every candidate and compare"),
     SubCmd("pagewalk", "pagewalk", "walk the page tables of a demo address space for user "
                                    "addresses (software, Linux and hardware entries)"),
+    SubCmd("workload", "workload", "replay a page-access trace or a synthetic workload under "
+                                   "memory pressure (vmstat/meminfo time series)"),
 )
 
 

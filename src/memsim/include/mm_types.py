@@ -163,6 +163,8 @@ class VmAreaStruct:
     vm_ops: Any = None
     #: special mappings ([vdso], [vvar]) name them through vm_ops->name
     special_name: str | None = None
+    #: swap_readahead_info: last fault address, window and hits of VMA swap readahead
+    swap_readahead_info: int = 0
 
     @property
     def nr_pages(self) -> int:

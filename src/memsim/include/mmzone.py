@@ -159,6 +159,37 @@ class Zone:
         return f"<Zone node {self.node} {self.name}>"
 
 
+# enum lru_list
+LRU_INACTIVE_ANON = 0
+LRU_ACTIVE_ANON = 1
+LRU_INACTIVE_FILE = 2
+LRU_ACTIVE_FILE = 3
+LRU_UNEVICTABLE = 4
+NR_LRU_LISTS = 5
+LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable")
+
+
+@dataclass(slots=True, eq=False)
+class Lruvec:
+    """
+    struct lruvec: the node's LRU lists (the list bodies are threaded through the memmap's
+    lru_next/lru_prev fields as PFN+1 links, 0 = end; mm/mm_inline.py), reclaim cost and
+    workingset state. ``head[lru]`` is the list head (newest folio), ``tail[lru]`` the
+    oldest, both PFN+1 or 0.
+    """
+
+    head: list[int] = field(default_factory=lambda: [0] * NR_LRU_LISTS)
+    tail: list[int] = field(default_factory=lambda: [0] * NR_LRU_LISTS)
+    nr: list[int] = field(default_factory=lambda: [0] * NR_LRU_LISTS)
+    anon_cost: int = 0
+    file_cost: int = 0
+    #: non-resident age: evictions + activations (workingset_age_nonresident)
+    nonresident_age: int = 0
+    #: WORKINGSET_ACTIVATE_ANON/FILE seen at the last reclaim run (snapshot_refaults)
+    refaults: list[int] = field(default_factory=lambda: [0, 0])
+    flags: int = 0
+
+
 @dataclass(slots=True, eq=False)
 class PgData:
     """pg_data_t / struct pglist_data: one NUMA node."""
@@ -176,6 +207,10 @@ class PgData:
     kswapd_highest_zoneidx: int = 0
     kswapd_failures: int = 0
     cpus: list[int] = field(default_factory=list)
+    #: the node's LRU lists (issue #6; mm/mm_inline.py, mm/swap.py, mm/vmscan.py)
+    lruvec: Lruvec = field(default_factory=Lruvec)
+    #: pgdat->flags (PGDAT_DIRTY, PGDAT_WRITEBACK, PGDAT_RECLAIM_LOCKED)
+    flags: int = 0
 
     @property
     def node_end_pfn(self) -> int:

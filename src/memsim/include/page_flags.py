@@ -59,10 +59,19 @@ def _bits(*flags: PageFlags) -> int:
     return mask
 
 
+# MGLRU (include/linux/page-flags-layout.h, mmzone.h): the folio's generation (gen + 1, 0 =
+# not on an MGLRU list) and its refs counter (accesses through file descriptors) live in the
+# upper part of ``page->flags`` above the flag bits, as in the kernel (mm/lru_gen.py).
+LRU_GEN_WIDTH = 3                 # order_base_2(MAX_NR_GENS + 1)
+LRU_REFS_WIDTH = 2
+LRU_GEN_PGOFF = NR_PAGEFLAGS
+LRU_REFS_PGOFF = LRU_GEN_PGOFF + LRU_GEN_WIDTH
+LRU_GEN_MASK = ((1 << LRU_GEN_WIDTH) - 1) << LRU_GEN_PGOFF
+LRU_REFS_MASK = ((1 << LRU_REFS_WIDTH) - 1) << LRU_REFS_PGOFF
+
 #: Flags that must be clear when a page is freed (``free_pages_prepare`` reports a bad page
-#: otherwise).  The kernel also includes the MGLRU generation bits, which live in the upper
-#: part of ``page->flags``; the model keeps LRU generations outside the flags word.
-PAGE_FLAGS_CHECK_AT_FREE = _bits(
+#: otherwise), with the MGLRU generation bits as in the kernel.
+PAGE_FLAGS_CHECK_AT_FREE = LRU_GEN_MASK | _bits(
     PageFlags.PG_lru,
     PageFlags.PG_locked,
     PageFlags.PG_private,
@@ -75,8 +84,9 @@ PAGE_FLAGS_CHECK_AT_FREE = _bits(
 )
 
 #: Flags that must be clear when a page leaves the buddy allocator: every flag bit except
-#: ``PG_hwpoison`` (the kernel adds the MGLRU generation/refs bits, see above).
-PAGE_FLAGS_CHECK_AT_PREP = PAGEFLAGS_MASK & ~_bits(PageFlags.PG_hwpoison)
+#: ``PG_hwpoison``, and the MGLRU generation/refs bits (free_pages_prepare clears them).
+PAGE_FLAGS_CHECK_AT_PREP = ((PAGEFLAGS_MASK & ~_bits(PageFlags.PG_hwpoison))
+                            | LRU_GEN_MASK | LRU_REFS_MASK)
 
 # ---------------------------------------------------------------------------------------------
 # Page types (6.12): the top byte of ``page->page_type`` (shares the word with ``_mapcount``)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from memsim.errors import InputError
@@ -36,7 +36,14 @@ from memsim.include.mman import (
     PROT_READ,
     PROT_WRITE,
 )
-from memsim.include.pgtable_types import vm_get_page_prot
+from memsim.include.pgtable_types import (
+    _PAGE_ACCESSED,
+    _PAGE_DIRTY,
+    _PAGE_PRESENT,
+    _PAGE_RW,
+    _PAGE_USER,
+    vm_get_page_prot,
+)
 from memsim.mm import memory
 from memsim.mm.memory import SignalDelivered, SpecialMappingOps
 from memsim.mm.pgtable import PgTable
@@ -62,6 +69,10 @@ def proc_caches_init(m: Machine) -> None:
     init_reserves(m)
     from memsim.mm.ksm import ksm_init
     ksm_init(m)                               # ksm_init(): m.ksm and the exit hook
+    from memsim.mm.swapfile import swap_init
+    swap_init(m)                              # swap devices, swap cache, swap-in hooks
+    from memsim.mm.vmscan import vmscan_init
+    vmscan_init(m)                            # LRU hooks, kswapd, reclaim hooks
     m.folio_mkclean = lambda pfn: folio_mkclean(m, pfn)
     pages = []
     for _ in range(VVAR_PAGES + VDSO_PAGES):
@@ -96,6 +107,11 @@ class TaskStruct:
         self.sp = 0
         self.files: Any = None
         self.oom_score_adj = 0
+        #: a SIGKILL sent to the task (the OOM killer's) that it has not yet acted on:
+        #: delivered when it returns to user space (syscall end, fault retry)
+        self.sigkill_pending = False
+        #: TIF_MEMDIE: the task is an OOM victim (mm/oom_kill.py mark_oom_victim)
+        self.oom_victim = False
         self.brk_randomized = False
         mm.owner = self
 
@@ -111,7 +127,23 @@ class TaskStruct:
     def fork(self, comm: str | None = None) -> TaskStruct:
         """fork(): a child with a copy of this address space (copy-on-write)."""
         self._check_alive()
-        return copy_process(self.m, self, comm)
+        m = self.m
+        prev = m.current_pid, m.current_comm
+        m.current_pid, m.current_comm = self.pid, self.comm
+        try:
+            child = copy_process(m, self, comm)
+        finally:
+            m.current_pid, m.current_comm = prev
+        self.exit_to_user_mode()
+        return child
+
+    def exit_to_user_mode(self) -> None:
+        """exit_to_user_mode(): a pending SIGKILL (the OOM killer's) ends the task."""
+        if self.m.kthread_pending:
+            self.m.schedule()          # kernel threads woken meanwhile (kswapd) run now
+        if self.sigkill_pending and self.exit_state is None:
+            do_exit(self.m, self, 0, killed_by=signal.SIGKILL)
+            raise SignalDelivered(signal.SIGKILL, 0, 0, self.pid)
 
     def exit(self, code: int = 0) -> None:
         """exit(): tear down the address space; the task becomes a zombie until waited."""
@@ -145,9 +177,12 @@ class TaskStruct:
         prev = m.current_pid, m.current_comm
         m.current_pid, m.current_comm = self.pid, self.comm
         try:
-            return int(fn(m, self, *args))
+            ret = int(fn(m, self, *args))
         finally:
             m.current_pid, m.current_comm = prev
+        if self.sigkill_pending or m.kthread_pending:
+            self.exit_to_user_mode()
+        return ret
 
     def _call(self, name: str, *args: int) -> int:
         r = self.syscall(name, *args)
@@ -220,6 +255,61 @@ class TaskStruct:
 
     # ---- memory access ----------------------------------------------------------------
     def _access(self, addr: int, write: bool) -> int:
+        hook = self.m.__dict__.get("lru_plain_hook")
+        if hook is not None:               # lru=plain (mm/lru_plain.py) sees every access
+            hook(self, addr, write)
+        return self._mmu_access(addr, write)
+
+    def access_many(self, addrs: Sequence[int], writes: Sequence[int] | None = None,
+                    stamp: bytes | None = None) -> int:
+        """
+        User accesses to *addrs* in order (``writes[k]`` true = a store, None = all loads):
+        exactly ``_access(addr, write)`` for each — the MMU's hit path (accessed/dirty bits)
+        inlined with locals, anything else through the fault path — without copying data
+        as read()/write() do; with *stamp* (a page of bytes) a store that faulted also
+        fills a page that has no contents yet with it (so that swap-out has data to write).
+        Returns how many accesses found no present PTE (the misses: each faulted a page
+        in). Used by the workload runner (memsim.workload).
+        """
+        self._check_alive()
+        m = self.m
+        hook = m.__dict__.get("lru_plain_hook")
+        pgd = self.mm.pgd
+        leaf = pgd.leaf
+        huge = pgd.huge
+        shift = pgd.pmd_shift
+        mask = pgd.ptrs_per_pte - 1
+        ok = _PAGE_PRESENT | _PAGE_USER
+        slow = self._mmu_access
+        data = m.page_data
+        missing = 0
+        for k, addr in enumerate(addrs):
+            write = bool(writes[k]) if writes is not None else False
+            if hook is not None:
+                hook(self, addr, write)
+            t = leaf.get(addr >> shift)
+            if t is not None:
+                i = (addr >> 12) & mask
+                pte = int(t.pte[i])
+                if pte & ok == ok:
+                    if not write:
+                        t.pte[i] = pte | _PAGE_ACCESSED
+                        continue
+                    if pte & _PAGE_RW:
+                        t.pte[i] = pte | _PAGE_ACCESSED | _PAGE_DIRTY
+                        continue
+                elif not pte & _PAGE_PRESENT:
+                    missing += 1
+            else:
+                hp = huge.get(addr >> shift)
+                if hp is None or not hp & _PAGE_PRESENT:
+                    missing += 1
+            pfn = slow(addr, write)
+            if write and stamp is not None and pfn not in data:
+                data[pfn] = bytearray(stamp)
+        return missing
+
+    def _mmu_access(self, addr: int, write: bool) -> int:
         try:
             return memory.user_access(self.m, self, addr, write)
         except SignalDelivered as sig:
@@ -275,7 +365,15 @@ class TaskStruct:
         if val is not None and not (isinstance(val, int) and 0 <= val <= 255):
             raise InputError(f"touch: val must be a byte value 0..255, got {val!r}")
         from memsim.mm.gup import touch_range
-        return touch_range(self.m, self, addr, length, write, val, step)
+        m = self.m
+        prev = m.current_pid, m.current_comm
+        m.current_pid, m.current_comm = self.pid, self.comm   # the loop runs as this task
+        try:
+            out = touch_range(m, self, addr, length, write, val, step)
+        finally:
+            m.current_pid, m.current_comm = prev
+        self.exit_to_user_mode()
+        return out
 
     def page_info(self, addr: int) -> dict[str, Any] | None:
         """
@@ -641,12 +739,13 @@ def dup_mmap(m: Machine, mm: MmStruct, oldmm: MmStruct) -> int:
 
 def exit_mmap(m: Machine, mm: MmStruct) -> None:
     """exit_mmap(): unmap every VMA, free the page tables, refund the commit charge."""
-    from memsim.mm.madvise import lru_add_drain
     from memsim.mm.memory import zap_pte_range
     from memsim.mm.mmap import remove_vma, remove_vma_accounting
+    from memsim.mm.swap import lru_add_drain
     lru_add_drain(m)
     for v in list(mm.vmas):
         zap_pte_range(m, v, v.vm_start, v.vm_end)
+    mm.flags |= 1 << 21       # MMF_OOM_SKIP: nothing left for the OOM killer/reaper
     mm.pgd.free_pgtables(0, mm.task_size or (1 << 64), 0, 1 << 64)
     for v in list(mm.vmas):
         remove_vma_accounting(m, mm, v)

@@ -255,60 +255,145 @@ class Debug:
         """Finish a report whose lines the caller printed since log mark *start*."""
         self._report(start)
 
-    def show_mem(self) -> None:
-        """show_mem() / __show_free_areas(): the Mem-Info block of an allocation failure."""
+    def show_mem(self, nodemask: frozenset[int] | None = None,
+                 max_zone_idx: int | None = None) -> None:
+        """
+        __show_mem(SHOW_MEM_FILTER_NODES, nodemask, max_zone_idx) with show_free_areas()
+        (mm/show_mem.c): the Mem-Info block of an allocation failure or an OOM report.
+        Zones above *max_zone_idx* (gfp_zone() of the request) and nodes outside
+        *nodemask* are left out, as the kernel filters them.
+        """
         m = self.m
+        from memsim.fs.proc.meminfo import MEMINFO_ARCH, total_swap_pages
+        from memsim.mm.vmstat import (
+            global_node_page_state,
+            global_node_page_state_pages,
+            global_zone_page_state,
+            node_page_state,
+            zone_page_state,
+        )
+
+        top = len(m.arch.zones) if max_zone_idx is None else max_zone_idx
+
+        def skip_node(nid: int) -> bool:     # show_mem_node_skip()
+            return nodemask is not None and nid not in nodemask
+
+        zones = [z for z in m.zones if z.populated() and z.idx <= top
+                 and not skip_node(z.node)]
         m.printk("Mem-Info:", level=4)
-        from memsim.mm.vmstat import global_node_page_state, global_zone_page_state
 
         def g(item: NodeStatItem) -> int:
             return global_node_page_state(m, item)
 
         N = NodeStatItem
+        Z = ZoneStatItem
+        free_pcp = sum(m.nr_pcp_pages(z) for z in zones)
         m.printk(f"active_anon:{g(N.NR_ACTIVE_ANON)} inactive_anon:{g(N.NR_INACTIVE_ANON)} "
                  f"isolated_anon:{g(N.NR_ISOLATED_ANON)}\n"
                  f" active_file:{g(N.NR_ACTIVE_FILE)} inactive_file:{g(N.NR_INACTIVE_FILE)} "
                  f"isolated_file:{g(N.NR_ISOLATED_FILE)}\n"
                  f" unevictable:{g(N.NR_UNEVICTABLE)} dirty:{g(N.NR_DIRTY)} "
                  f"writeback:{g(N.NR_WRITEBACK)}\n"
-                 f" slab_reclaimable:{g(N.NR_SLAB_RECLAIMABLE)} "
-                 f"slab_unreclaimable:{g(N.NR_SLAB_UNRECLAIMABLE)}\n"
+                 f" slab_reclaimable:"
+                 f"{global_node_page_state_pages(m, N.NR_SLAB_RECLAIMABLE)} "
+                 f"slab_unreclaimable:"
+                 f"{global_node_page_state_pages(m, N.NR_SLAB_UNRECLAIMABLE)}\n"
                  f" mapped:{g(N.NR_MAPPED)} shmem:{g(N.NR_SHMEM)} "
                  f"pagetables:{g(N.NR_PAGE_TABLE_PAGES)}\n"
                  f" sec_pagetables:{g(N.NR_SEC_PAGE_TABLE_PAGES)} bounce:0\n"
                  f" kernel_misc_reclaimable:{g(N.NR_KERNEL_MISC_RECLAIMABLE)}\n"
-                 f" free:{m.nr_free_pages()} free_pcp:{m.nr_pcp_pages()} "
-                 f"free_cma:{global_zone_page_state(m, ZoneStatItem.NR_FREE_CMA)}", level=4)
-        for z in m.zones:
-            if not z.populated():
+                 f" free:{m.nr_free_pages()} free_pcp:{free_pcp} "
+                 f"free_cma:{global_zone_page_state(m, Z.NR_FREE_CMA)}", level=4)
+        for pg in m.nodes:
+            if skip_node(pg.node_id) or not any(
+                    z.managed_pages for z in pg.node_zones if z.idx <= top):
                 continue
-            m.printk(f"Node {z.node} {z.name} free:{z.vm_stat[0] << 2}kB "
+
+            def k(item: NodeStatItem, pg: object = pg) -> str:
+                return f"{node_page_state(pg, item) << 2}kB"   # type: ignore[arg-type]
+
+            # SIM: NR_WRITEBACK_TEMP (FUSE) does not exist in the model: 0kB.
+            m.printk(f"Node {pg.node_id} active_anon:{k(N.NR_ACTIVE_ANON)} "
+                     f"inactive_anon:{k(N.NR_INACTIVE_ANON)} "
+                     f"active_file:{k(N.NR_ACTIVE_FILE)} "
+                     f"inactive_file:{k(N.NR_INACTIVE_FILE)} "
+                     f"unevictable:{k(N.NR_UNEVICTABLE)} "
+                     f"isolated(anon):{k(N.NR_ISOLATED_ANON)} "
+                     f"isolated(file):{k(N.NR_ISOLATED_FILE)} "
+                     f"mapped:{k(N.NR_MAPPED)} dirty:{k(N.NR_DIRTY)} "
+                     f"writeback:{k(N.NR_WRITEBACK)} shmem:{k(N.NR_SHMEM)} "
+                     f"shmem_thp:{k(N.NR_SHMEM_HUGEPAGES)} "
+                     f"shmem_pmdmapped:{k(N.NR_SHMEM_PMDMAPPED)} "
+                     f"anon_thp:{k(N.NR_ANON_TRANSPARENT_HUGEPAGES)} writeback_tmp:0kB "
+                     f"kernel_stack:{node_page_state(pg, N.NR_KERNEL_STACK_KB)}kB "
+                     f"pagetables:{k(N.NR_PAGE_TABLE_PAGES)} "
+                     f"sec_pagetables:{k(N.NR_SEC_PAGE_TABLE_PAGES)} "
+                     f"all_unreclaimable? {'yes' if pg.kswapd_failures >= 16 else 'no'}",
+                     level=4)
+        for z in zones:
+            def kz(item: ZoneStatItem, z: object = z) -> str:
+                return f"{zone_page_state(z, item) << 2}kB"    # type: ignore[arg-type]
+
+            # 6.18 text: free_highatomic follows reserved_highatomic (both "KB")
+            m.printk(f"Node {z.node} {z.name} free:{kz(Z.NR_FREE_PAGES)} "
                      f"boost:{z.watermark_boost << 2}kB min:{z.min_wmark_pages() << 2}kB "
                      f"low:{z.low_wmark_pages() << 2}kB high:{z.high_wmark_pages() << 2}kB "
                      f"reserved_highatomic:{z.nr_reserved_highatomic << 2}KB "
                      f"free_highatomic:{z.nr_free_highatomic << 2}KB "
+                     f"active_anon:{kz(Z.NR_ZONE_ACTIVE_ANON)} "
+                     f"inactive_anon:{kz(Z.NR_ZONE_INACTIVE_ANON)} "
+                     f"active_file:{kz(Z.NR_ZONE_ACTIVE_FILE)} "
+                     f"inactive_file:{kz(Z.NR_ZONE_INACTIVE_FILE)} "
+                     f"unevictable:{kz(Z.NR_ZONE_UNEVICTABLE)} "
+                     f"writepending:{kz(Z.NR_ZONE_WRITE_PENDING)} "
                      f"present:{z.present_pages << 2}kB managed:{z.managed_pages << 2}kB "
-                     f"mlocked:0kB bounce:0kB free_pcp:{m.nr_pcp_pages(z) << 2}kB "
+                     f"mlocked:{kz(Z.NR_MLOCK)} bounce:0kB "
+                     f"free_pcp:{m.nr_pcp_pages(z) << 2}kB "
                      f"local_pcp:{z.per_cpu_pageset[m.current_cpu].count << 2}kB "
-                     f"free_cma:0kB", level=4)
+                     f"free_cma:{kz(Z.NR_FREE_CMA)}", level=4)
             m.printk("lowmem_reserve[]: " + " ".join(str(x) for x in z.lowmem_reserve),
                      level=4)
-        for z in m.zones:
-            if not z.populated():
-                continue
+        for z in zones:
             parts = []
             total = 0
             for order, fa in enumerate(z.free_area):
                 types = "".join(t for t, mt in (("U", 0), ("M", 1), ("E", 2), ("H", 3))
                                 if fa.free_list[mt])
-                parts.append(f"{fa.nr_free}*{4 << order}kB" + (f" ({types})" if types else ""))
+                parts.append(f"{fa.nr_free}*{4 << order}kB" +
+                             (f" ({types})" if types and fa.nr_free else ""))
                 total += fa.nr_free << order
             m.printk(f"Node {z.node} {z.name}: " + " ".join(parts) + f" = {total << 2}kB",
                      level=4)
-        m.printk(f"{m.totalram_pages} pages RAM", level=4)
-        m.printk(f"{m.totalhigh_pages} pages HighMem/MovableOnly", level=4)
-        m.printk(f"{sum(z.present_pages for z in m.zones) - m.totalram_pages} pages reserved",
-                 level=4)
+        spec = MEMINFO_ARCH[m.arch.name]
+        if spec.hugetlb:
+            # hugetlb_show_meminfo_node(): one line per hstate; x86-64 registers the 1 GiB
+            # hstate (gigantic_pages_init) before the default one.
+            # SIM: the hstate pools are not modelled: all counts 0; arm64's extra
+            # contiguous-bit hstates are not listed.
+            sizes = ([1 << 20] if m.arch.name == "x86_64" else []) + \
+                [(1 << spec.hpage_shift) >> 10]
+            for pg in m.nodes:
+                if skip_node(pg.node_id):
+                    continue
+                for kb in sizes:
+                    m.printk(f"Node {pg.node_id} hugepages_total=0 hugepages_free=0 "
+                             f"hugepages_surp=0 hugepages_size={kb}kB", level=4)
+        m.printk(f"{g(N.NR_FILE_PAGES)} total pagecache pages", level=4)
+        # show_swap_cache_info()
+        m.printk(f"{g(N.NR_SWAPCACHE)} pages in swap cache", level=4)
+        m.printk(f"Free swap  = {int(getattr(m, 'nr_swap_pages', 0)) << 2}kB", level=4)
+        m.printk(f"Total swap = {total_swap_pages(m) << 2}kB", level=4)
+        present = sum(z.present_pages for z in m.zones if z.populated())
+        managed = sum(z.managed_pages for z in m.zones if z.populated())
+        from memsim.include.mmzone_types import ZoneType
+        # is_highmem(): ZONE_HIGHMEM (the model's ZONE_MOVABLE never sits above HighMem)
+        high = sum(z.present_pages for z in m.zones
+                   if z.populated() and z.zone_type == ZoneType.ZONE_HIGHMEM)
+        # SIM: CONFIG_CMA and CONFIG_MEMORY_FAILURE are off (as on the oracle machine,
+        # whose meminfo has no CmaTotal/HardwareCorrupted): no further lines.
+        m.printk(f"{present} pages RAM", level=4)
+        m.printk(f"{high} pages HighMem/MovableOnly", level=4)
+        m.printk(f"{present - managed} pages reserved", level=4)
 
 
 # -- validators ----------------------------------------------------------------------------
@@ -419,6 +504,73 @@ def validate_all(m: Machine) -> None:
     validate_page_accounting(m)
     m.slab.validate()
     validate_address_spaces(m)
+    validate_lru(m)
+
+
+def validate_lru(m: Machine) -> None:
+    """
+    The classic LRU lists (mm/mm_inline.py): links consistent both ways, each folio on
+    the list its flags choose, list sizes equal the node/zone NR_*_ANON/FILE/UNEVICTABLE
+    counters, and PG_lru set exactly on the folios that are on a list.
+    """
+    from memsim.include.mmzone import NR_LRU_LISTS
+    from memsim.include.page_flags import PageFlags
+    from memsim.include.vmstat_items import NodeStatItem, ZoneStatItem
+    from memsim.mm.mm_inline import folio_lru_list, folio_nr_pages
+    if getattr(m, "lru_gen_on", False):
+        return          # MGLRU lists are checked by mm/lru_gen.py
+    mem = m.mem_map
+    on_list: set[int] = set()
+    for pg in m.nodes:
+        lruvec = pg.lruvec
+        zone_sizes: dict[int, list[int]] = {}
+        for lru in range(NR_LRU_LISTS):
+            prev = 0
+            cur = lruvec.head[lru]
+            size = 0
+            while cur:
+                pfn = cur - 1
+                if pfn in on_list:
+                    raise MMCorruptionError(f"LRU: pfn {pfn:#x} on two lists or a cycle")
+                on_list.add(pfn)
+                if mem.lru_prev[pfn] != prev:
+                    raise MMCorruptionError(f"LRU: pfn {pfn:#x} prev link broken")
+                if folio_lru_list(m, pfn) != lru:
+                    raise MMCorruptionError(f"LRU: pfn {pfn:#x} on list {lru}, flags say "
+                                            f"{folio_lru_list(m, pfn)}")
+                nr = folio_nr_pages(m, pfn)
+                size += nr
+                z = m.page_zone(pfn)
+                zone_sizes.setdefault(z.idx, [0] * NR_LRU_LISTS)[lru] += nr
+                prev = cur
+                cur = mem.lru_next[pfn]
+            if lruvec.tail[lru] != prev:
+                raise MMCorruptionError(f"LRU: list {lru} tail {lruvec.tail[lru]} != {prev}")
+            if size != lruvec.nr[lru] or \
+                    size != pg.vm_stat[NodeStatItem.NR_LRU_BASE + lru]:
+                raise MMCorruptionError(
+                    f"LRU: node {pg.node_id} list {lru}: {size} pages, lruvec "
+                    f"{lruvec.nr[lru]}, counter {pg.vm_stat[NodeStatItem.NR_LRU_BASE + lru]}")
+        for z in pg.node_zones:
+            want = zone_sizes.get(z.idx, [0] * NR_LRU_LISTS)
+            for lru in range(NR_LRU_LISTS):
+                got = z.vm_stat[ZoneStatItem.NR_ZONE_LRU_BASE + lru]
+                if got != want[lru]:
+                    raise MMCorruptionError(f"LRU: zone {z.name} list {lru}: counter {got}, "
+                                            f"pages {want[lru]}")
+    import numpy as np
+    flagged = set(np.flatnonzero(mem.flags_a & (1 << PageFlags.PG_lru)).tolist())
+    if flagged != on_list:
+        extra = sorted(flagged - on_list)[:4]
+        missing = sorted(on_list - flagged)[:4]
+        raise MMCorruptionError(f"LRU: PG_lru without a list {extra}, on a list without "
+                                f"PG_lru {missing}")
+    swap = getattr(m, "validate_swap_hook", None)
+    if swap is not None:
+        swap()                      # mm/swapfile.py validate_swap
+    if getattr(m, "lru_gen", None) is not None:
+        from memsim.mm.lru_gen import validate_lru_gen
+        validate_lru_gen(m)         # the MGLRU generations (mm/lru_gen.py)
 
 
 def validate_address_spaces(m: Machine) -> None:

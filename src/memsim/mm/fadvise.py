@@ -80,9 +80,12 @@ def generic_fadvise(m: Machine, file: File, offset: int, length: int, advice: in
                 return 0
             end_index -= 1
         if end_index >= start_index:
-            # LRU hook: lru_add_drain() before, lru_add_drain_all() before the retry
+            # lru_add_drain() before, lru_add_drain_all() before the retry (mm/swap.py)
+            from memsim.mm.swap import lru_add_drain, lru_add_drain_all
+            lru_add_drain(m)
             _, nr_failed = mapping_try_invalidate(m, mapping, start_index, end_index)
             if nr_failed:
+                lru_add_drain_all(m)
                 invalidate_mapping_pages(m, mapping, start_index, end_index)
         # SIM: the writeback I/O completes now (the kernel completes it asynchronously)
         writeback_complete(m, in_flight)

@@ -12,12 +12,13 @@ A cached page holds one reference for the cache (as the kernel's folio_ref_add(n
 __filemap_add_folio), ``mapping`` = the address_space's even handle, ``index`` = its file
 offset in pages, PG_uptodate once read.
 
-# SIM: ``i_pages`` is a dict index -> PFN instead of an xarray; no shadow (workingset)
-# entries, no multi-index entries (all cached folios are order 0).
+# SIM: ``i_pages`` is a dict index -> PFN instead of an xarray; workingset shadow entries
+# live beside it in ``shadows`` (mm/workingset.py); no multi-index entries (all cached
+# folios are order 0).
 # SIM: I/O completes synchronously: no page is ever seen locked or under writeback by
 # another path; writeback runs start -> end inside one call.
-# SIM: LRU lists are not modelled here yet: folio_add_lru / folio_mark_accessed are the
-# ``lru_add_hook`` / (none) hook points marked "LRU hook" below.
+# LRU: filemap_add_folio calls folio_add_lru through ``pagecache_lru_add_hook`` (mm/swap.py);
+# filemap_read marks folios accessed; a folio leaves its list with its last reference.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ PG_locked = 1 << PageFlags.PG_locked
 PG_uptodate = 1 << PageFlags.PG_uptodate
 PG_dirty = 1 << PageFlags.PG_dirty
 PG_writeback = 1 << PageFlags.PG_writeback
+PG_lru = 1 << PageFlags.PG_lru
 PG_swapbacked = 1 << PageFlags.PG_swapbacked
 PG_referenced = 1 << PageFlags.PG_referenced
 PG_workingset = 1 << PageFlags.PG_workingset
@@ -100,6 +102,9 @@ class AddressSpace:
     gfp_mask: int = GFP_HIGHUSER_MOVABLE
     #: shmem_mapping(): swap-backed, counted in Shmem, noop_backing_dev_info
     is_shmem: bool = False
+    #: workingset shadow entries: index -> shadow (SIM: the xarray's value entries;
+    #: mm/workingset.py stores them on eviction, filemap_add_folio consumes them)
+    shadows: dict[int, int] = field(default_factory=dict)
 
     @property
     def can_writeback(self) -> bool:
@@ -195,6 +200,12 @@ def filemap_add_folio(m: Machine, mapping: AddressSpace, pfn: int, index: int) -
     _node_mod(m, pfn, NodeStatItem.NR_FILE_PAGES, 1)
     if mapping.is_shmem:
         _node_mod(m, pfn, NodeStatItem.NR_SHMEM, 1)
+    if mapping.shadows:
+        # a shadow entry in the slot: workingset_refault() before folio_add_lru()
+        from memsim.mm.workingset import take_shadow, workingset_refault
+        shadow = take_shadow(m, mapping, index)
+        if shadow is not None:
+            workingset_refault(m, pfn, shadow)
     # LRU hook: folio_add_lru() (inactive file list, or anon lists for swap-backed shmem)
     hook = getattr(m, "pagecache_lru_add_hook", None)
     if hook is not None:
@@ -229,6 +240,10 @@ def filemap_remove_folio(m: Machine, mapping: AddressSpace, pfn: int) -> None:
     if hook is not None:
         hook(pfn)       # LRU hook: the page leaves the LRU when its last reference goes
     if mm.refcount[pfn] == 1:
+        if mm.flags[pfn] & PG_lru:
+            # the last reference: off the LRU before the flags change (mm/swap.py)
+            from memsim.mm.swap import page_cache_release
+            page_cache_release(m, pfn)
         mm.flags[pfn] &= ~(PG_swapbacked | PG_uptodate | PG_referenced)
         mm.index[pfn] = 0
         m.page_data.pop(pfn, None)
@@ -494,12 +509,17 @@ def filemap_read(m: Machine, file: File, pos: int, count: int) -> tuple[bytes, i
         if pos >= isize:
             break
         end_offset = min(isize, pos + count)
-        # LRU hook: folio_mark_accessed() of the first page unless it is the one the
-        # previous read ended in, and of every later page of the batch
-        for pfn in batch:
+        # folio_mark_accessed() of the first page unless it is the one the previous
+        # read ended in (pos_same_folio), and of every later page of the batch (mm/swap.py)
+        from memsim.mm.swap import folio_mark_accessed
+        if batch and pos >> PAGE_SHIFT != (last_pos - 1) >> PAGE_SHIFT:
+            folio_mark_accessed(m, batch[0])
+        for bi, pfn in enumerate(batch):
             fpos = int(m.mem_map.index[pfn]) << PAGE_SHIFT
             if end_offset < fpos:
                 break
+            if bi > 0:
+                folio_mark_accessed(m, pfn)
             offset = pos & (PAGE_SIZE - 1)
             nbytes = min(end_offset - pos, PAGE_SIZE - offset)
             out += page_read(m, pfn)[offset:offset + nbytes]

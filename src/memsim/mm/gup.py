@@ -135,7 +135,7 @@ def touch_range(m: Machine, task: Any, addr: int, length: int, write: bool,
     fill = None if val is None else bytes([val]) * PAGE_SIZE
     access = task._access
     while page < end:
-        if write and step == 1:
+        if write and step == 1 and m.__dict__.get("lru_plain_hook") is None:
             n = bulk_anon_write_faults(m, task, page, end)
             if n:
                 if fill is not None and val:
@@ -179,9 +179,12 @@ def bulk_anon_write_faults(m: Machine, task: Any, addr: int, end: int) -> int:
     from memsim.include.pgtable_types import _PAGE_ACCESSED, _PAGE_DIRTY
     from memsim.include.vmstat_items import NodeStatItem, VmEventItem
     from memsim.mm.huge_memory import thp_vma_suitable
+    from memsim.mm.lru_gen import lru_gen_enter_fault, lru_gen_exit_fault
     from memsim.mm.memory import _GFP_ANON, _PG_ANON_EXCL, _PG_SWAPBACKED, add_mm_counter
     from memsim.mm.rmap import anon_vma_prepare
     from memsim.mm.vma import vma_lookup
+    if task.sigkill_pending:
+        return 0                # a killed task faults no more (the ordinary path delivers)
     mm = task.mm
     vma = vma_lookup(mm, addr)
     if vma is None or vma.vm_ops is not None:
@@ -216,6 +219,8 @@ def bulk_anon_write_faults(m: Machine, task: Any, addr: int, end: int) -> int:
         if pfn is None:
             break
         pfns.append(pfn)
+        if task.sigkill_pending:
+            break               # the OOM killer chose this task: it dies after this fault
     n = len(pfns)
     if n == 0:
         return 0
@@ -242,9 +247,15 @@ def bulk_anon_write_faults(m: Machine, task: Any, addr: int, end: int) -> int:
     t.nr_used += n
     add_mm_counter(mm, MM_ANONPAGES, n)
     hook = getattr(m, "lru_add_hook", None)
-    if hook is not None:
+    bulk = getattr(m, "lru_add_bulk_hook", None)
+    if bulk is not None and not m.lru_gen_on:
+        bulk(pfns)                  # folio_add_lru() of each page, in order (mm/swap.py)
+    elif hook is not None:
+        prev = m.lru_gen_on and lru_gen_enter_fault(m, vma)   # these are page faults
         for pfn in pfns:
             hook(pfn, vma)
+        if m.lru_gen_on:
+            lru_gen_exit_fault(m, prev)
     task.min_flt += n
     m.vm_event[VmEventItem.PGFAULT] += n
     return n

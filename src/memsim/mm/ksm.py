@@ -549,6 +549,10 @@ class Ksm:
         if self._cur < 0 and not self._cur_removed:
             if not self.mm_slots:
                 return None
+            # pages in per-CPU LRU batches hold a reference write_protect_page() would
+            # see: drain them at the start of each full scan (6.12 does the same)
+            from memsim.mm.swap import lru_add_drain_all
+            lru_add_drain_all(self.m)
             self.unstable_tree = {}
             self._cur = 0
             self._start_mm()

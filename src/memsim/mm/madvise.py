@@ -104,6 +104,12 @@ from memsim.mm.memory import (
 )
 from memsim.mm.mmap import PAGE_ALIGN
 from memsim.mm.rmap import folio_remove_rmap_pte
+from memsim.mm.swap import (
+    folio_deactivate,
+    folio_mark_lazyfree,
+    folio_test_swapcache,
+    lru_add_drain,
+)
 from memsim.mm.vma import VmaError, find_vma, find_vma_prev, vma_lookup, vma_modify_flags
 
 if TYPE_CHECKING:
@@ -112,8 +118,6 @@ if TYPE_CHECKING:
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
 _U64 = (1 << 64) - 1
-#: PAGEVEC_SIZE: a per-CPU folio batch drains when it holds 31 folios
-PAGEVEC_SIZE = 31
 #: MMF_VM_MERGEABLE (include/linux/sched/coredump.h)
 MMF_VM_MERGEABLE = 16
 
@@ -142,62 +146,11 @@ def madvise_behavior_valid(behavior: int) -> bool:
     return behavior in _VALID
 
 
-# ---- the per-CPU lru_lazyfree batch (mm/swap.c) ------------------------------------------------
-
-def _lazyfree_batch(m: Machine) -> list[int]:
-    batches: dict[int, list[int]] | None = getattr(m, "lru_lazyfree_fbatches", None)
-    if batches is None:
-        batches = {}
-        m.lru_lazyfree_fbatches = batches  # type: ignore[attr-defined]
-    return batches.setdefault(m.current_cpu, [])
-
-
-def folio_test_swapcache(f: int) -> bool:
-    """folio_test_swapcache(): PG_swapcache (PG_owner_priv_1) counts only with swapbacked."""
-    return bool(f & _PG_SWAPBACKED and f & _PG_SWAPCACHE)
-
+# ---- the per-CPU lru_lazyfree batch lives in mm/swap.py ---------------------------------------
 
 def folio_unevictable(m: Machine, pfn: int) -> bool:
-    # SIM: no LRU lists yet: an mlocked page stands for one on the unevictable list
+    """folio_test_unevictable() (an mlocked page not yet culled counts too)."""
     return bool(m.mem_map.flags[pfn] & (_PG_UNEVICTABLE | _PG_MLOCKED))
-
-
-def lru_lazyfree(m: Machine, pfn: int) -> None:
-    """lru_lazyfree(): a clean anonymous page becomes lazy-free (PG_swapbacked cleared)."""
-    mem = m.mem_map
-    f = mem.flags[pfn]
-    if not mem.mapping[pfn] & 1 or not f & _PG_SWAPBACKED or folio_test_swapcache(f) or \
-            folio_unevictable(m, pfn):
-        return
-    mem.flags[pfn] = f & ~(_PG_ACTIVE | _PG_REFERENCED | _PG_SWAPBACKED)
-    m.vm_event[VmEventItem.PGLAZYFREE] += 1
-
-
-def _batch_move(m: Machine, batch: list[int]) -> None:
-    for pfn in batch:
-        lru_lazyfree(m, pfn)
-        folio_put(m, pfn)
-    batch.clear()
-
-
-def lru_add_drain(m: Machine) -> None:
-    """lru_add_drain(): drain this CPU's folio batches (here: the lazyfree one)."""
-    batches: dict[int, list[int]] | None = getattr(m, "lru_lazyfree_fbatches", None)
-    if batches and batches.get(m.current_cpu):
-        _batch_move(m, batches[m.current_cpu])
-
-
-def folio_mark_lazyfree(m: Machine, pfn: int) -> None:
-    """folio_mark_lazyfree(): queue the page (with a reference) on the lazyfree batch."""
-    mem = m.mem_map
-    f = mem.flags[pfn]
-    if mem.mapping[pfn] & 1 and f & _PG_SWAPBACKED and not folio_test_swapcache(f) and \
-            not folio_unevictable(m, pfn):
-        folio_get(m, pfn)
-        batch = _lazyfree_batch(m)
-        batch.append(pfn)
-        if len(batch) >= PAGEVEC_SIZE:
-            _batch_move(m, batch)
 
 
 # ---- PTE walking helpers -------------------------------------------------------------------------
@@ -330,7 +283,9 @@ def madvise_free_single_vma(m: Machine, vma: VmAreaStruct, start: int, end: int)
             if folio_test_swapcache(f) or f & _PG_DIRTY:
                 if mem.mapcount1[pfn] != 1:
                     continue
-                # SIM: no swap cache yet: folio_free_swap() has nothing to free
+                if folio_test_swapcache(f) and \
+                        not m.folio_free_swap_hook(pfn):  # type: ignore[attr-defined]
+                    continue
                 mem.flags[pfn] &= ~_PG_DIRTY
             if pte & (_PAGE_ACCESSED | _PAGE_DIRTY):
                 ptes[i] = pte & ~(_PAGE_ACCESSED | _PAGE_DIRTY)
@@ -381,8 +336,12 @@ def shrink_folio(m: Machine, vma: VmAreaStruct, t: Any, i: int, pfn: int) -> Non
     f = mem.flags[pfn]
     anon = bool(mem.mapping[pfn] & 1)
     if anon and f & _PG_SWAPBACKED:
-        # add_to_swap() fails: no swap device. # SIM: swap is a later issue
-        mem.flags[pfn] |= _PG_ACTIVE
+        # add_to_swap (activated when there is no free slot), unmap, swap_writepage,
+        # __remove_mapping: mm/swap_state.py pageout_anon_folio
+        from memsim.mm.swap_state import pageout_anon_folio
+        folio_get(m, pfn)           # the isolation reference
+        pageout_anon_folio(m, pfn)
+        folio_put(m, pfn)
         return
     if anon:
         # MADV_FREE page: discard it unless it was re-dirtied through the PTE
@@ -438,10 +397,14 @@ def madvise_cold_or_pageout(m: Machine, vma: VmAreaStruct, start: int, end: int,
             if not folio_unevictable(m, pfn):
                 isolated.append((t, i, pfn))
         elif not folio_unevictable(m, pfn):
-            # folio_deactivate(). # SIM: applied at once instead of through a batch
-            mem.flags[pfn] &= ~(_PG_ACTIVE | _PG_REFERENCED)
+            folio_deactivate(m, pfn)
     for t, i, pfn in isolated:
+        # reclaim_pages(): isolated from its LRU list, reclaimed, survivors put back
+        from memsim.mm.vmscan import folio_isolate_lru_noref, folio_putback_lru_noref
+        on_lru = folio_isolate_lru_noref(m, pfn)
         shrink_folio(m, vma, t, i, pfn)
+        if on_lru and mem.refcount[pfn]:
+            folio_putback_lru_noref(m, pfn)
     return 0
 
 
@@ -451,7 +414,9 @@ def madvise_willneed(m: Machine, vma: VmAreaStruct, start: int, end: int) -> tup
     """(error, mmap lock dropped)."""
     file = vma.vm_file
     if file is None:
-        # swapin_walk_ops: nothing is swapped out without a swap device
+        # swapin_walk_ops: read the range's swap entries into the swap cache
+        from memsim.mm.swap_state import madvise_swapin
+        madvise_swapin(m, vma, start, end)
         lru_add_drain(m)
         return 0, False
     from memsim.mm.shmem import shmem_mapping

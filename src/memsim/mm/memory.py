@@ -41,7 +41,7 @@ from memsim.include.mm_types import (
     MmStruct,
     VmAreaStruct,
 )
-from memsim.include.page_flags import PageFlags, PG_anon_exclusive
+from memsim.include.page_flags import PageFlags, PG_anon_exclusive, PG_swapcache
 from memsim.include.pgtable_types import (
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
@@ -131,9 +131,11 @@ _PG_ANON_EXCL = 1 << PG_anon_exclusive
 _PG_DIRTY = 1 << PageFlags.PG_dirty
 _PG_UPTODATE = 1 << PageFlags.PG_uptodate
 _PG_SWAPBACKED = 1 << PageFlags.PG_swapbacked
+_PG_SWAPCACHE = 1 << PG_swapcache
 _PG_REFERENCED = 1 << PageFlags.PG_referenced
 _PG_MLOCKED = 1 << PageFlags.PG_mlocked
 _PG_HEAD = 1 << PageFlags.PG_head
+_PG_LRU = 1 << PageFlags.PG_lru
 _PGFAULT = VmEventItem.PGFAULT
 _PGMAJFAULT = VmEventItem.PGMAJFAULT
 _GFP_ANON = GFP_HIGHUSER_MOVABLE | __GFP_ZERO
@@ -230,6 +232,11 @@ def folio_put(m: Machine, pfn: int) -> None:
     head1 = mm_.compound_head1[pfn]
     head = head1 - 1 if head1 else pfn
     if mm_.refcount[head] == 1:
+        if mm_.flags[head] & _PG_LRU:
+            # __folio_put() -> __page_cache_release() first: off the LRU list its
+            # flags (still) name (mm/swap.py)
+            from memsim.mm.swap import page_cache_release
+            page_cache_release(m, head)
         if mm_.flags[head] & _PG_HEAD:
             from memsim.mm.huge_memory import folio_undo_large_rmap
             folio_undo_large_rmap(m, head)
@@ -341,6 +348,13 @@ def handle_mm_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int,
     """handle_mm_fault(): resolve one fault; VM_FAULT_* bits. Accounts the fault."""
     if flags & FAULT_FLAG_WRITE and not vma.vm_flags & VM_MAYWRITE:
         ret = VM_FAULT_SIGSEGV
+    elif m.lru_gen_on:
+        from memsim.mm.lru_gen import lru_gen_enter_fault, lru_gen_exit_fault
+        prev = lru_gen_enter_fault(m, vma)      # folios added now start young (MGLRU)
+        try:
+            ret = __handle_mm_fault(m, task, vma, address, flags)
+        finally:
+            lru_gen_exit_fault(m, prev)
     else:
         ret = __handle_mm_fault(m, task, vma, address, flags)
     mm_account_fault(m, task, ret, flags)
@@ -597,6 +611,18 @@ def wp_can_reuse_anon_folio(m: Machine, pfn: int, vma: VmAreaStruct) -> bool:
     mem = m.mem_map
     if mem.compound_head1[pfn] or mem.flags[pfn] & _PG_HEAD:
         return False
+    if mem.refcount[pfn] > 3:
+        return False
+    if mem.refcount[pfn] != 1 and not mem.flags[pfn] & _PG_LRU:
+        # references from an LRU batch cannot be told apart: lru_add_drain() (6.12)
+        from memsim.mm.swap import lru_add_drain
+        lru_add_drain(m)
+    # a swap-cache page: the cache's reference is allowed if the slot can be freed
+    swapcache = int(mem.flags[pfn] & _PG_SWAPBACKED and mem.flags[pfn] & _PG_SWAPCACHE)
+    if mem.refcount[pfn] > 1 + swapcache:
+        return False
+    if swapcache:
+        m.folio_free_swap_hook(pfn)  # type: ignore[attr-defined]
     if mem.refcount[pfn] != 1:
         return False
     # folio_move_anon_rmap(): the page now belongs to this VMA's anon_vma
@@ -621,7 +647,9 @@ def wp_page_copy(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: 
         if new is not None:
             m.page_data.pop(new, None)
     else:
+        folio_get(m, old)       # held across the allocation (reclaim may run there)
         new = m.alloc_pages(GFP_HIGHUSER_MOVABLE, 0)
+        folio_put(m, old)
         if new is not None:
             copy_user_highpage(m, new, old)
     if new is None:
@@ -645,6 +673,8 @@ def wp_page_copy(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: 
         if vma.vm_flags & VM_LOCKED:
             from memsim.mm.mlock import munlock_vma_folio
             munlock_vma_folio(m, old, vma)
+        if m.mem_map.mapping[old] & 1 and m.mem_map.flags[old] & _PG_SWAPCACHE:
+            m.free_swap_cache_hook(old)  # type: ignore[attr-defined]
         folio_put(m, old)
     return 0
 
@@ -675,6 +705,22 @@ def access_error(error_code: int, vma: VmAreaStruct) -> bool:
 
 def do_user_addr_fault(m: Machine, task: Any, address: int, error_code: int) -> None:
     """do_user_addr_fault(): find the VMA, check access, handle; signal on failure."""
+    # the fault runs in the faulting task's context: it is "current" for the allocator
+    # and the OOM killer
+    if getattr(task, "sigkill_pending", False):
+        raise SignalDelivered(signal.SIGKILL, 0, address, task.pid)
+    prev = m.current_pid, m.current_comm
+    m.current_pid, m.current_comm = task.pid, task.comm
+    try:
+        _do_user_addr_fault(m, task, address, error_code)
+    finally:
+        m.current_pid, m.current_comm = prev
+    if getattr(task, "sigkill_pending", False):
+        # the OOM killer chose the faulting task: it dies on the way back to user space
+        raise SignalDelivered(signal.SIGKILL, 0, address, task.pid)
+
+
+def _do_user_addr_fault(m: Machine, task: Any, address: int, error_code: int) -> None:
     from memsim.mm.mmap import lock_mm_and_find_vma
     mm = task.mm
     flags = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | FAULT_FLAG_INTERRUPTIBLE \
@@ -702,7 +748,11 @@ def do_user_addr_fault(m: Machine, task: Any, address: int, error_code: int) -> 
     if not ret & VM_FAULT_ERROR:
         return
     if ret & VM_FAULT_OOM:
-        m.printk("Huh VM_FAULT_OOM leaked out to the #PF handler. Retrying PF", level=3)
+        from memsim.mm.oom_kill import pagefault_out_of_memory
+        pagefault_out_of_memory(m, task)
+        # a task the OOM killer chose takes its pending SIGKILL here. SIM: otherwise the
+        # kernel retries the fault; the model, where nothing else runs to free memory,
+        # ends the task with SIGKILL instead of faulting forever.
         raise SignalDelivered(signal.SIGKILL, 0, address, task.pid)
     if ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON | VM_FAULT_HWPOISON_LARGE):
         force_sig_fault(m, task, signal.SIGBUS, BUS_ADRERR, address, error_code)
@@ -828,6 +878,9 @@ def zap_pte_range(m: Machine, vma: VmAreaStruct, start: int, end: int,
                 if locked and mem.flags[pfn] & _PG_MLOCKED:
                     from memsim.mm.mlock import munlock_vma_folio
                     munlock_vma_folio(m, pfn, vma)
+                if anon and mem.flags[pfn] & _PG_SWAPCACHE:
+                    # free_pages_and_swap_cache(): free_swap_cache() before the put
+                    m.free_swap_cache_hook(pfn)  # type: ignore[attr-defined]
                 folio_put(m, pfn)
             else:
                 if is_pte_marker(pte):
@@ -836,6 +889,8 @@ def zap_pte_range(m: Machine, vma: VmAreaStruct, start: int, end: int,
                     ptes[i] = 0
                     t.nr_used -= 1
                     continue
+                if not even_cows:
+                    continue            # should_zap_cows(): truncation keeps private COWs
                 free = getattr(m, "free_swap_and_cache_hook", None)
                 if free is not None:
                     free(int(pte))
@@ -924,6 +979,8 @@ def copy_page_range(m: Machine, dst: VmAreaStruct, src: VmAreaStruct) -> None:
                 dup = getattr(m, "swap_duplicate_hook", None)
                 if dup is not None:
                     pte = int(dup(pte))
+                    if pte != sptes[i]:
+                        sptes[i] = pte      # the parent's entry loses its exclusive bit too
                 drss[MM_SWAPENTS] += 1
                 dt.pte[i] = pte
                 dt.nr_used += 1

@@ -51,7 +51,7 @@ def _mincore_swap(m: Machine, pte: int) -> int:
     if pte_swp_type(pte) >= MAX_SWAPFILES:
         return 1
     hook = getattr(m, "swap_cache_present_hook", None)
-    # SIM: until the swap cache exists, a swapped-out page is not resident
+    # the swap layer (mm/swapfile.py) answers: is the entry's folio in the swap cache?
     return 1 if hook is not None and hook(pte) else 0
 
 

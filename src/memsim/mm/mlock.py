@@ -10,7 +10,7 @@ mlock_folio / mlock_new_folio / munlock_folio keep PG_mlocked and the zone's NR_
 # them (can_do_mlock is true, the locked-page limit checks always pass).
 # SIM: the per-folio mlock_count is not kept; munlock_folio clears PG_mlocked unless
 # another VM_LOCKED VMA still maps the page (an rmap walk), which is what the count
-# tracks. The unevictable LRU itself is not modelled yet: see "LRU hook" below.
+# tracks. The unevictable LRU list moves are mm/swap.py's mlock_lru / munlock_lru.
 
 Callers: mm/memory.py marks pages faulted into VM_LOCKED VMAs (mlock_new_folio) and
 munlocks on zap/COW (munlock_vma_folio); mm/mmap.py applies mm->def_flags set here.
@@ -78,7 +78,9 @@ def mlock_folio(m: Machine, pfn: int) -> None:
         mem.flags[head] |= _PG_MLOCKED
         m.page_zone(head).vm_stat[_NR_MLOCK] += nr
         m.vm_event[VmEventItem.UNEVICTABLE_PGMLOCKED] += nr
-    # LRU hook: the kernel moves the folio to the unevictable LRU here (mlock_lru)
+    # the folio moves to the unevictable LRU (mlock_lru, mm/swap.py)
+    from memsim.mm.swap import mlock_lru
+    mlock_lru(m, head)
 
 
 def mlock_new_folio(m: Machine, pfn: int) -> None:
@@ -102,7 +104,9 @@ def munlock_folio(m: Machine, pfn: int, vma: VmAreaStruct | None = None) -> None
     mem.flags[head] &= ~_PG_MLOCKED
     m.page_zone(head).vm_stat[_NR_MLOCK] -= nr
     m.vm_event[VmEventItem.UNEVICTABLE_PGMUNLOCKED] += nr
-    # LRU hook: back to an evictable LRU (__munlock_folio -> lruvec_add_folio)
+    # back to an evictable LRU (__munlock_folio -> lruvec_add_folio, mm/swap.py)
+    from memsim.mm.swap import munlock_lru
+    munlock_lru(m, head)
 
 
 def munlock_vma_folio(m: Machine, pfn: int, vma: VmAreaStruct) -> None:

@@ -1172,7 +1172,11 @@ def __gfp_pfmemalloc_flags(m: Machine, gfp: int) -> int:
         return ALLOC_NO_WATERMARKS
     if not pc & 0x1FFF00 and m.current_pf_memalloc:  # !in_interrupt()
         return ALLOC_NO_WATERMARKS
-    # SIM: no OOM victims yet, so ALLOC_OOM (oom_reserves_allowed()) never applies.
+    if not pc & 0x1FFF00:
+        cur = m.tasks.get(m.current_pid)
+        if cur is not None and cur.oom_victim and cur.comm == m.current_comm:
+            # oom_reserves_allowed(current)
+            return ALLOC_OOM
     return 0
 
 
@@ -1200,7 +1204,7 @@ def warn_alloc(m: Machine, gfp: int, nodemask: frozenset[int] | None, msg: str) 
     m.printk(f"{m.current_comm}: {msg}, mode:{gfp:#x}({format_gfp(gfp)}), "
              f"nodemask={nm},cpuset=/,mems_allowed={m.mems_allowed_text()}", level=4)
     m.debug.dump_stack()
-    m.debug.show_mem()
+    m.debug.show_mem(nodemask, m.gfp_zone(gfp))     # warn_alloc_show_mem()
 
 
 def __alloc_pages_slowpath(m: Machine, gfp: int, order: int, ac: AllocContext) -> int | None:
@@ -1218,6 +1222,10 @@ def __alloc_pages_slowpath(m: Machine, gfp: int, order: int, ac: AllocContext) -
     alloc_flags = gfp_to_alloc_flags(m, gfp, order)
     if alloc_flags & ALLOC_KSWAPD:
         wake_all_kswapds(m, order, gfp, ac)
+        if can_direct_reclaim and m.kthread_pending:
+            # SIM: a woken kswapd runs at once when the allocating context may sleep
+            # (kernel/kthread.py); the kernel runs it concurrently on another CPU
+            m.schedule()
     page = get_page_from_freelist(m, gfp, order, alloc_flags, ac)
     if page is not None:
         return page
@@ -1227,10 +1235,13 @@ def __alloc_pages_slowpath(m: Machine, gfp: int, order: int, ac: AllocContext) -
         page = get_page_from_freelist(m, gfp, order, alloc_flags, ac)
         if page is not None:
             return page
-    if can_direct_reclaim and not m.current_pf_memalloc:
+    no_progress_loops = 0
+    while can_direct_reclaim and not m.current_pf_memalloc:
+        m.reclaim_progress = 0
         page = m.reclaim_hooks.direct_compact_and_reclaim(m, gfp, order, alloc_flags, ac)
         if page is not None:
             return page
+        progress = int(getattr(m, "reclaim_progress", 0))
         # After a failed direct reclaim the kernel unreserves highatomic blocks and
         # drains the pcp lists once, then retries (__alloc_pages_direct_reclaim).
         unreserve_highatomic_pageblock(m, ac, False)
@@ -1238,15 +1249,28 @@ def __alloc_pages_slowpath(m: Machine, gfp: int, order: int, ac: AllocContext) -
         page = get_page_from_freelist(m, gfp, order, alloc_flags, ac)
         if page is not None:
             return page
-        if not (gfp & __GFP_NORETRY) and not (costly_order and not
-                                              gfp & __GFP_RETRY_MAYFAIL):
-            if unreserve_highatomic_pageblock(m, ac, True):
-                page = get_page_from_freelist(m, gfp, order, alloc_flags, ac)
-                if page is not None:
-                    return page
-            page = m.reclaim_hooks.may_oom(m, gfp, order, alloc_flags, ac)
+        if gfp & __GFP_NORETRY or (costly_order and not gfp & __GFP_RETRY_MAYFAIL):
+            break
+        # should_reclaim_retry() (mm/vmscan.py): up to MAX_RECLAIM_RETRIES fruitless
+        # rounds while reclaimable + free pages could still meet a zone's min watermark;
+        # its "no" has exhausted the highatomic reserve (unreserve_highatomic_pageblock)
+        from memsim.mm.vmscan import should_reclaim_retry
+        retry, no_progress_loops = should_reclaim_retry(m, gfp, order, ac, alloc_flags,
+                                                        progress > 0, no_progress_loops)
+        if retry:
+            if alloc_flags & ALLOC_KSWAPD:
+                wake_all_kswapds(m, order, gfp, ac)
+            page = get_page_from_freelist(m, gfp, order, alloc_flags, ac)
             if page is not None:
                 return page
+            continue
+        page = get_page_from_freelist(m, gfp, order, alloc_flags, ac)
+        if page is not None:
+            return page
+        page = m.reclaim_hooks.may_oom(m, gfp, order, alloc_flags, ac)
+        if page is not None:
+            return page
+        break
     if gfp & __GFP_NOFAIL and can_direct_reclaim:
         page = get_page_from_freelist(m, gfp, order, ALLOC_MIN_RESERVE | ALLOC_CPUSET, ac)
         if page is not None:
@@ -1519,6 +1543,8 @@ def free_unref_page(m: Machine, pfn: int, order: int) -> None:
     free_unref_page_commit(m, zone, zone.per_cpu_pageset[m.current_cpu], pfn, mt, order)
 
 
+_PG_LRU = 1 << PageFlags.PG_lru
+
 def put_page_testzero(m: Machine, pfn: int) -> bool:
     """put_page_testzero(): drop a reference; True when it was the last one."""
     rc = m.mem_map.refcount
@@ -1528,6 +1554,10 @@ def put_page_testzero(m: Machine, pfn: int) -> bool:
                                "include/linux/mm.h", 1140)
         return False
     rc[pfn] = count - 1
+    if count == 1 and m.mem_map.flags[pfn] & _PG_LRU:
+        # __folio_put() -> __page_cache_release(): off the LRU list (mm/swap.py)
+        from memsim.mm.swap import page_cache_release
+        page_cache_release(m, pfn)
     return count == 1
 
 

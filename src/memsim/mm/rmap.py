@@ -173,6 +173,8 @@ def folio_add_new_anon_rmap(m: Machine, pfn: int, vma: VmAreaStruct, address: in
     mm_ = m.mem_map
     av = vma.anon_vma
     assert av is not None
+    if not exclusive:
+        av = av.root        # __folio_set_anon(): a possibly shared folio takes the oldest
     mm_.mapping[pfn] = av.handle
     mm_.index[pfn] = vma.linear_page_index(address)
     mm_.mapcount1[pfn] = 1
@@ -337,6 +339,8 @@ def try_to_unmap(m: Machine, pfn: int, flags: int = 0) -> bool:
                 if swp is None:
                     return False
                 newpte = int(swp)
+                if dirty:
+                    mem.flags[pfn] |= _PG_DIRTY      # the dirty bit moves to the folio
                 mm.rss_stat[MM_SWAPENTS] += 1
             mm.rss_stat[MM_ANONPAGES] -= 1
         else:

@@ -210,8 +210,11 @@ def mapping_try_invalidate(m: Machine, mapping: AddressSpace, start: int,
     ``(count, nr_failed)``. LRU hook: a failed page is deactivate_file_folio()'d."""
     count = failed = 0
     for index in sorted(i for i in mapping.i_pages if start <= i <= end):
-        ret = mapping_evict_folio(m, mapping, mapping.i_pages[index])
+        pfn = mapping.i_pages[index]
+        ret = mapping_evict_folio(m, mapping, pfn)
         if not ret:
+            from memsim.mm.swap import deactivate_file_folio
+            deactivate_file_folio(m, pfn)     # a hint: help reclaim find it (mm/swap.py)
             failed += 1
         count += ret
     return count, failed
@@ -225,6 +228,8 @@ def invalidate_mapping_pages(m: Machine, mapping: AddressSpace, start: int,
 
 def drop_pagecache(m: Machine, inodes: list[Inode]) -> int:
     """drop_pagecache_sb() over every inode (echo 1 > drop_caches): pages dropped."""
+    from memsim.mm.swap import lru_add_drain_all
+    lru_add_drain_all(m)
     n = 0
     for inode in inodes:
         if inode.i_mapping.nrpages:

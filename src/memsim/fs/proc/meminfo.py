@@ -5,7 +5,7 @@ si_mem_available() (mm/show_mem.c), vm_commit_limit() (mm/util.c), hugetlb_repor
 direct map it reports (init_mem_mapping(), arch/x86/mm/init.c, init_64.c, init_32.c).
 
 Values come from the model's counters (mm/vmstat.py readers) and globals; a line whose
-subsystem is not modelled yet (swap, zswap, hugetlb pools, block-device cache …)
+subsystem is not modelled yet (zswap, hugetlb pools, block-device cache …)
 reads the kernel counter that would carry it where the model has one, and 0 otherwise.
 
 Mirrors Linux 6.12; /proc formats of 6.18 (the line set of the real 6.18 x86-64 sample:
@@ -446,7 +446,7 @@ def hugetlb_total_pages(m: Machine) -> int:
 
 
 def total_swap_pages(m: Machine) -> int:
-    """total_swap_pages: no swap device is modelled yet."""
+    """total_swap_pages: the usable slots of every active swap device (mm/swapfile.py)."""
     return int(getattr(m, "total_swap_pages", 0))
 
 

@@ -18,25 +18,38 @@ Renderer = Callable[["Machine"], str]
 
 def _files() -> dict[str, Renderer]:
     from memsim.fs.proc import meminfo
-    from memsim.mm import vmalloc, vmstat
+    from memsim.mm import swap_state, swapfile, vmalloc, vmstat
     return {
         "buddyinfo": vmstat.frag_show,
         "pagetypeinfo": vmstat.pagetypeinfo_show,
         "zoneinfo": vmstat.zoneinfo_show,
         "vmstat": vmstat.vmstat_show,
         "meminfo": meminfo.meminfo_proc_show,
+        "swaps": swapfile.swaps_show,
+        "sys/kernel/mm/swap/vma_ra_enabled": swap_state.vma_ra_enabled_show,
         "slabinfo": lambda m: m.slab.slabinfo_show(),
         "vmallocinfo": vmalloc.vmallocinfo_show,
         "sys/kernel/debug/extfrag/unusable_index": vmstat.unusable_show,
         "sys/kernel/debug/extfrag/extfrag_index": vmstat.extfrag_show,
         "sys/kernel/debug/fault_around_bytes":
             lambda m: f"{m.fault_around_pages * 4096}\n",
+        # MGLRU switches and histogram (mm/lru_gen.py)
+        "sys/kernel/mm/lru_gen/enabled": lambda m: _lru_gen().enabled_show(m),
+        "sys/kernel/mm/lru_gen/min_ttl_ms": lambda m: _lru_gen().min_ttl_ms_show(m),
+        "sys/kernel/debug/lru_gen": lambda m: _lru_gen().lru_gen_seq_show(m),
+        "sys/kernel/debug/lru_gen_full": lambda m: _lru_gen().lru_gen_seq_show(m, True),
     }
+
+
+def _lru_gen() -> Any:
+    from memsim.mm import lru_gen
+    return lru_gen
 
 
 def _pid_files() -> dict[str, Callable[[Machine, Any], str]]:
     """Files of /proc/<pid>/ (fs/proc/base.c tgid_base_stuff), renderer(m, task)."""
     from memsim.fs.proc import array, task_mmu
+    from memsim.mm import oom_kill
     return {
         "maps": task_mmu.show_maps,
         "smaps": task_mmu.show_smaps,
@@ -45,6 +58,9 @@ def _pid_files() -> dict[str, Callable[[Machine, Any], str]]:
         "ksm_stat": task_mmu.show_ksm_stat,
         "status": array.proc_pid_status,
         "stat": array.proc_pid_stat,
+        "oom_score": oom_kill.proc_oom_score,
+        "oom_score_adj": oom_kill.oom_score_adj_read,
+        "oom_adj": oom_kill.oom_adj_read,
     }
 
 
@@ -71,7 +87,8 @@ def pid_read(m: Machine, p: str) -> str | None:
         raise MemsimError(f"/proc/{p}: no such file in the model (known: "
                           f"{', '.join(sorted(files))})")
     mm = getattr(task, "mm", None)
-    if name not in ("status", "stat") and (mm is None or task.exit_state is not None):
+    if name not in ("status", "stat", "oom_score", "oom_score_adj", "oom_adj") and (
+            mm is None or task.exit_state is not None):
         return ""       # a zombie has no mm: its maps/smaps read as empty
     return files[name](m, task)
 
@@ -133,6 +150,18 @@ def write(m: Machine, path: str, text: str) -> int:
     if p.startswith("sys/vm/") and p[len("sys/vm/"):] in SYSCTLS:
         sysctl_write(m, p[len("sys/vm/"):], text)
         return len(text)
+    pid_s, _, name = p.partition("/")
+    if pid_s.isdigit() and name in ("oom_score_adj", "oom_adj"):
+        from memsim.mm import oom_kill
+        task = getattr(m, "tasks", {}).get(int(pid_s))
+        if task is None:
+            raise MemsimError(f"/proc/{p}: no such process {pid_s}")
+        if name == "oom_adj":
+            return oom_kill.oom_adj_write(m, task, text)
+        return oom_kill.oom_score_adj_write(m, task, text)
+    if p == "sys/kernel/mm/swap/vma_ra_enabled":
+        from memsim.mm.swap_state import vma_ra_enabled_store
+        return vma_ra_enabled_store(m, text)
     if p == "slabinfo":
         writer = getattr(m.slab, "slabinfo_write", None)
         if writer is None:
@@ -149,4 +178,10 @@ def write(m: Machine, path: str, text: str) -> int:
         except ValueError as e:
             raise MemsimError(f"/{p}: {e}") from None
         return len(text)
+    lru_gen_writers = {"sys/kernel/mm/lru_gen/enabled": "enabled_store",
+                       "sys/kernel/mm/lru_gen/min_ttl_ms": "min_ttl_ms_store",
+                       "sys/kernel/debug/lru_gen": "lru_gen_seq_write"}
+    if p in lru_gen_writers:
+        n: int = getattr(_lru_gen(), lru_gen_writers[p])(m, text)
+        return n
     raise MemsimError(f"/proc/{p}: not writable in the model")
