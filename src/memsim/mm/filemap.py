@@ -33,6 +33,7 @@ from memsim.include.page_flags import PageFlags, PG_readahead
 from memsim.include.vmstat_items import NodeStatItem, VmEventItem, ZoneStatItem
 from memsim.mm.mapping import mapping_handle_register
 from memsim.mm.memory import (
+    DISK_READ_NS,
     FAULT_FLAG_ALLOW_RETRY,
     FAULT_FLAG_RETRY_NOWAIT,
     FAULT_FLAG_TRIED,
@@ -281,6 +282,7 @@ def filemap_read_folio_io(m: Machine, mapping: AddressSpace, pfn: int) -> None:
     block = mapping.host.disk.get(index)
     if block is not None:
         m.vm_event[VmEventItem.PGPGIN] += SECTORS_PER_PAGE
+        m.clock_ns += DISK_READ_NS       # SIM: a fixed cost per page read (mm/memory.py)
         if block != _ZERO_PAGE:
             m.page_data[pfn] = bytearray(block)
         else:

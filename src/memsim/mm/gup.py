@@ -258,4 +258,6 @@ def bulk_anon_write_faults(m: Machine, task: Any, addr: int, end: int) -> int:
             lru_gen_exit_fault(m, prev)
     task.min_flt += n
     m.vm_event[VmEventItem.PGFAULT] += n
+    from memsim.mm.memory import MINOR_FAULT_NS
+    m.clock_ns += n * MINOR_FAULT_NS
     return n

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from memsim.include.page_flags import PageFlags
 from memsim.include.vmstat_items import VmEventItem
+from memsim.mm.memory import DISK_READ_NS, DISK_WRITE_NS
 from memsim.mm.swapfile import SwapInfoStruct, folio_free_swap, swap_state, swp_offset
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ def __swap_writepage(m: Machine, pfn: int, si: SwapInfoStruct, offset: int) -> N
     """__swap_writepage(): the bio: count pswpout, store the bytes, end writeback."""
     mem = m.mem_map
     mem.flags[pfn] |= _PG_WRITEBACK          # folio_start_writeback()
-    m.vm_event[VmEventItem.PSWPOUT] += 1     # count_swpout_vm_event()
+    m.vm_event[VmEventItem.PSWPOUT] += 1
+    m.clock_ns += DISK_WRITE_NS     # count_swpout_vm_event()
     data = m.page_data.get(pfn)
     si.data[offset] = bytes(data) if data is not None else _ZERO_PAGE
     # end_swap_bio_write() -> folio_end_writeback(): PG_reclaim is cleared and the
@@ -89,6 +91,7 @@ def swap_read_folio(m: Machine, pfn: int) -> None:
         mem.flags[pfn] |= _PG_UPTODATE
         return
     m.vm_event[VmEventItem.PSWPIN] += 1
+    m.clock_ns += DISK_READ_NS
     data = si.data.get(offset) if si is not None else None
     if data is None:
         m.page_data.pop(pfn, None)
