@@ -77,3 +77,15 @@ def test_process_step(arch: str) -> None:
     assert "a write copies that page: Anonymous 4 kB" in out
     assert "[vdso]" in out and "[stack]" in out and "[heap]" not in out.split("sbrk")[0]
     assert "-> phys" in out
+
+
+def test_pressure_step() -> None:
+    from memsim.scenarios import tour_pressure
+    out = _run(Machine.boot(mem="1G"), tour_pressure)
+    rows = [ln for ln in out.splitlines() if "MemFree" in ln]
+    pswpout = [int(ln.split("pswpout")[1].split()[0]) for ln in rows]
+    assert pswpout[0] == 0 and pswpout[-1] > pswpout[-3] > 0     # kswapd swapped out
+    assert "the first page came back from swap: b'\\x01', major faults +1" in out
+    assert "hog2 invoked oom-killer: gfp_mask=0x140dca(" in out
+    assert "Out of memory: Killed process 2 (hog) total-vm:180404kB" in out
+    assert "hog alive: False, hog2 alive: True" in out

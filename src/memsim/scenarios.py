@@ -517,6 +517,56 @@ def tour_process(m: Machine, out: Printer) -> None:
     m.validate()
 
 
+def tour_pressure(m: Machine, out: Printer) -> None:
+    """
+    Memory pressure on a small machine of the same arch (192 MiB RAM, 96 MiB swap): a
+    process outgrows memory, kswapd wakes and swaps, pages come back on access, and a
+    second process finally gets the OOM killer — as a time series.
+    """
+    from memsim.include.mman import MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE
+    from memsim.include.vmstat_items import VmEventItem as E
+
+    out("\n== Memory pressure: kswapd, swap, the OOM killer ==")
+    sm = Machine.boot(arch=m.arch.name, mem="192M", swap="96M", cpus=m.nr_cpus,
+                      seed=m.config.seed)
+    out(f"  a second machine: {sm.totalram_pages * 4 // 1024} MiB RAM managed, "
+        f"{sm.total_swap_pages * 4 // 1024} MiB swap")
+
+    def meminfo(key: str) -> int:
+        for line in sm.proc("meminfo").splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def row(label: str) -> None:
+        ev = sm.vm_event
+        out(f"  {sm.clock_ns / 1e9:8.4f}s {label:<26} MemFree {meminfo('MemFree'):>7} kB  "
+            f"SwapFree {meminfo('SwapFree'):>6} kB  pgscan_kswapd {ev[E.PGSCAN_KSWAPD]:>6}  "
+            f"pswpout {ev[E.PSWPOUT]:>6}  pswpin {ev[E.PSWPIN]:>4}")
+
+    hog = sm.spawn("hog")
+    size, step = 176 << 20, 32 << 20
+    a = hog.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    row("start")
+    for off in range(0, size, step):
+        hog.touch(a + off, min(step, size - off), write=True, val=1 + (off >> 25))
+        row(f"hog wrote {min(off + step, size) >> 20} MiB")
+    maj = hog.maj_flt
+    first = hog.read(a, 1)
+    row("hog reads its first page")
+    out(f"  the first page came back from swap: {first!r}, major faults +{hog.maj_flt - maj}")
+    hog2 = sm.spawn("hog2")
+    b = hog2.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    mark = sm.log.mark()
+    hog2.touch(b, size, write=True, val=9)
+    row("hog2 wrote 176 MiB")
+    for line in sm.log.since(mark).splitlines():
+        if "invoked oom-killer" in line or "Out of memory: Killed" in line:
+            out(f"  dmesg: {line}")
+    out(f"  hog alive: {hog.alive}, hog2 alive: {hog2.alive}")
+    sm.validate()
+
+
 SCENARIOS: dict[str, Callable[[Machine, Printer], None]] = {
     "buddy": tour_buddy,
     "slab": tour_slab,
@@ -525,6 +575,7 @@ SCENARIOS: dict[str, Callable[[Machine, Printer], None]] = {
     "highmem": tour_highmem,
     "stacks": tour_stacks,
     "process": tour_process,
+    "pressure": tour_pressure,
 }
 if hasattr(Machine, "alloc_percpu"):
     SCENARIOS["percpu"] = tour_percpu
