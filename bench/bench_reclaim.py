@@ -75,7 +75,7 @@ def _classic(n: int) -> dict[str, Any] | None:
     m = Machine.boot(MachineConfig.build({"mem": "64M"}))
     if not hasattr(m, "swapon"):
         return None
-    from memsim.workload.runner import default_cache_pages, read_vmstat
+    from memsim.workload.runner import STAMP, default_cache_pages, read_vmstat
     m.swapon(64 << 20)
     p = m.spawn("bench")
     pages = default_cache_pages(m, 1 << 30) * 3 // 2
@@ -84,7 +84,7 @@ def _classic(n: int) -> dict[str, Any] | None:
     addrs = [a + (x << 12) for x in tr.pages]
     vm0 = read_vmstat(m)
     t = time.perf_counter()
-    missing = p.access_many(addrs, tr.writes)
+    missing = p.access_many(addrs, tr.writes, STAMP)
     dt = time.perf_counter() - t
     vm = read_vmstat(m)
     return {"pages": pages, "rate": round(n / dt), "misses": missing,

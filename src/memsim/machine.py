@@ -167,6 +167,9 @@ class Machine:
         self.tasks: dict[int, Any] = {}
         self.zero_pfn = 0
         self.last_pid = 1
+        #: swap space in pages, kept current by mm/swapfile.py (0 without a swap device)
+        self.total_swap_pages = 0
+        self.nr_swap_pages = 0
         #: debugfs fault_around_bytes in pages (mm/memory.py set_fault_around_bytes)
         self.fault_around_pages = 16
         #: the vDSO/vvar pages every process maps, and rmap's folio_mkclean for writeback

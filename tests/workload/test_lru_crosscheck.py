@@ -117,3 +117,17 @@ def _register_classic() -> None:
     from memsim.mm.lru_plain import plain_lru_register
     m = Machine.boot(MachineConfig.build({"mem": "64M"}))
     plain_lru_register(m, m.spawn("x"), 0, 4096, 1)
+
+
+@pytest.mark.parametrize(("name", "spec", "c"), [TRACES[0], TRACES[1], TRACES[4]],
+                         ids=["zipf", "uniform", "shift"])
+def test_plain_lru_equals_libcachesim_swap(name: str, spec: dict[str, object], c: int) -> None:
+    # evicted anonymous pages go to swap and come back through do_swap_page
+    tr = _gen(spec, seed=9)
+    r = run_trace(tr, PLAIN, cache_pages=c, swap=32 << 20)
+    assert r.plain is not None
+    assert r.plain["misses"] == r.misses == _lcs_lru(tr, c), name
+    assert r.plain["evicted_by"]["swap"] > 0 and r.plain["evicted_by"]["discard"] == 0
+    assert r.series[-1]["pswpout"] > 0
+    if name != "shift":                    # shift's old working sets never come back
+        assert r.maj_flt > 0 and r.series[-1]["pswpin"] > 0

@@ -105,3 +105,24 @@ def test_cli_trace_and_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str
     bad.write_text("0x1000\nnope\n")
     assert main(["workload", "trace", str(bad), "--format", "addr"]) == 2
     assert ":2: bad address" in capsys.readouterr().err
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    import io
+
+    from memsim.workload.runner import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    s = Tty()
+    bar = Progress(100, True, s)
+    bar.update(50, force=True)
+    bar.close()
+    assert "50.0%" in s.getvalue() and "50/100" in s.getvalue()
+    quiet = Tty()
+    Progress(100, False, quiet).update(50, force=True)
+    pipe = io.StringIO()
+    Progress(100, True, pipe).update(50, force=True)
+    assert quiet.getvalue() == pipe.getvalue() == ""
