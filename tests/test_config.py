@@ -115,3 +115,14 @@ def test_cli_slab_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert "slab: expected one of slub, slab" in capsys.readouterr().err
     assert main(["proc", "slabinfo", "--set", "slab_debug=Q"]) == 2
     assert "slab_debug: option 'q' unknown" in capsys.readouterr().err
+
+
+def test_memory_too_small_for_the_kernel_image_is_a_clear_error() -> None:
+    import pytest
+
+    from memsim.errors import ConfigError
+    from memsim.machine import Machine
+    with pytest.raises(ConfigError, match=r"mem: 24 MiB is too small for the x86_64 kernel "
+                                          r"image .* give at least 64 MiB"):
+        Machine.boot(mem="24M")
+    assert Machine.boot(mem="64M").totalram_pages > 0

@@ -75,6 +75,16 @@ def setup_memblock(m: Machine) -> Memblock:
     if arch.reserve_low_1m:
         mb.memblock_reserve(0, 1 << 20)
     img = arch.image
+    kend = arch.kernel_phys + img.total_kb * 1024
+    ram_end = max(r.base + r.size for r in mb.memory.regions)
+    # the kernel image must sit in RAM, with room for the memmap and early allocations
+    # after it (a real machine with less RAM does not get past decompression)
+    need = kend + (4 << 20) - arch.dram_base
+    if ram_end < kend + (4 << 20):
+        from memsim.errors import ConfigError
+        raise ConfigError(f"mem: {m.config.mem_bytes >> 20} MiB is too small for the {arch.name} "
+                          f"kernel image at {arch.kernel_phys:#x} ({img.total_kb} KiB); "
+                          f"give at least {((need + (4 << 20) - 1) >> 22) * 4} MiB")
     mb.memblock_reserve(arch.kernel_phys, img.total_kb * 1024)
     m.kernel_init_range = (arch.kernel_phys + (img.code_kb + img.rwdata_kb + img.rodata_kb)
                            * 1024, img.init_kb * 1024)
