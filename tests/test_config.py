@@ -126,3 +126,10 @@ def test_memory_too_small_for_the_kernel_image_is_a_clear_error() -> None:
                                           r"image .* give at least 64 MiB"):
         Machine.boot(mem="24M")
     assert Machine.boot(mem="64M").totalram_pages > 0
+
+
+def test_with_settings_keeps_unset_keys_unset() -> None:
+    from memsim.config import MachineConfig
+    c = MachineConfig.build({"mem": "64M"}).with_settings({"lru": "plain"})
+    assert c.values["lru"] == "plain" and c.mem_bytes == 64 << 20
+    assert c.values["cmdline.mem"] is None

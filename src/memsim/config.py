@@ -242,7 +242,8 @@ class MachineConfig:
             raise ConfigError("sysctl.vm.percpu_pagelist_high_fraction: must be 0 or >= 8")
 
     def with_settings(self, settings: Mapping[str, object]) -> MachineConfig:
-        merged: dict[str, object] = dict(self.values)
+        # unset optional keys (value None) stay unset rather than being parsed as values
+        merged: dict[str, object] = {k: v for k, v in self.values.items() if v is not None}
         merged.update(settings)
         return MachineConfig.build(merged)
 
