@@ -800,7 +800,9 @@ class Machine:
 
     def mod_node_page_state_pfn(self, pfn: int, item: int, delta: int) -> None:
         """mod_node_page_state(page_pgdat(page), item, delta) for the node of *pfn*."""
-        self.nodes[self.page_zone(pfn).node].vm_stat[item] += delta
+        zi = self._zone_of_block[pfn >> MAX_PAGE_ORDER]      # page_zone(), its fast case
+        zone = self.zones[zi] if zi != 255 else self.page_zone(pfn)
+        self.nodes[zone.node].vm_stat[item] += delta
 
     def node_stat_set(self, item: NodeStatItem, value: int) -> None:
         for pg in self.nodes:

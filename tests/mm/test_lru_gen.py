@@ -506,9 +506,9 @@ def test_enabled_switch_moves_folios_between_classic_and_mglru() -> None:
 
 def _pressure(lru: str) -> Machine:
     """A file-backed workload larger than memory: a hot set of 1,000 pages read between
-    the pages of a sequential scan over 80 MB on a 48 MB machine."""
+    the pages of a sequential scan over 80 MB on a 64 MB machine."""
     import numpy as np
-    m = Machine.boot(mem="48M", lru=lru, seed=3)
+    m = Machine.boot(mem="64M", lru=lru, seed=3)
     p = m.spawn("scan")
     npages = 20000
     fd = p.open("/big", os.O_RDWR | os.O_CREAT)

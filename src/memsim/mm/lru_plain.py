@@ -136,10 +136,9 @@ def _swap_out(m: Machine, pfn: int) -> bool:
     """
     if getattr(m, "swap_entry_for_unmap", None) is None:
         return False
-    from memsim.mm.swapfile import si_swapinfo
+    si_swapinfo, pageout_anon_folio = _swap_fns()
     if si_swapinfo(m)[0] <= 0:
         return False                       # no free slot: the page cannot go
-    from memsim.mm.swap_state import pageout_anon_folio
     isolate, putback = _lru_isolation()
     mem = m.mem_map
     folio_get(m, pfn)                      # the isolation reference
@@ -149,6 +148,19 @@ def _swap_out(m: Machine, pfn: int) -> bool:
         putback(m, pfn)
     folio_put(m, pfn)
     return ok
+
+
+_SWAP_FNS: list[Any] = []
+
+
+def _swap_fns() -> tuple[Callable[[Machine], tuple[int, int]], Callable[[Machine, int], bool]]:
+    """mm/swapfile.py's si_swapinfo and mm/swap_state.py's pageout_anon_folio (imported on
+    first use: swap may not be built)."""
+    if not _SWAP_FNS:
+        from memsim.mm.swap_state import pageout_anon_folio
+        from memsim.mm.swapfile import si_swapinfo
+        _SWAP_FNS[:] = [si_swapinfo, pageout_anon_folio]
+    return _SWAP_FNS[0], _SWAP_FNS[1]
 
 
 _ISOLATION: list[Any] = []

@@ -65,6 +65,7 @@ from memsim.mm.rmap import (
     folio_add_new_anon_rmap,
     folio_remove_rmap_pte,
 )
+from memsim.mm.vma import find_vma
 
 if TYPE_CHECKING:
     from memsim.machine import Machine
@@ -229,8 +230,13 @@ def folio_get(m: Machine, pfn: int) -> None:
     mm_.refcount[head1 - 1 if head1 else pfn] += 1
 
 
+#: mm/swap.py's page_cache_release, imported on first use (mm/swap.py imports this module)
+_page_cache_release: Any = None
+
+
 def folio_put(m: Machine, pfn: int) -> None:
     """put_page(): the last reference frees the page (anon state cleared as the kernel does)."""
+    global _page_cache_release
     mm_ = m.mem_map
     head1 = mm_.compound_head1[pfn]
     head = head1 - 1 if head1 else pfn
@@ -238,8 +244,10 @@ def folio_put(m: Machine, pfn: int) -> None:
         if mm_.flags[head] & _PG_LRU:
             # __folio_put() -> __page_cache_release() first: off the LRU list its
             # flags (still) name (mm/swap.py)
-            from memsim.mm.swap import page_cache_release
-            page_cache_release(m, head)
+            if _page_cache_release is None:
+                from memsim.mm.swap import page_cache_release
+                _page_cache_release = page_cache_release
+            _page_cache_release(m, head)
         if mm_.flags[head] & _PG_HEAD:
             from memsim.mm.huge_memory import folio_undo_large_rmap
             folio_undo_large_rmap(m, head)
@@ -251,10 +259,9 @@ def folio_put(m: Machine, pfn: int) -> None:
         mm_.index[head] = 0
         mm_.flags[head] &= ~(_PG_ANON_EXCL | _PG_SWAPBACKED | _PG_DIRTY | _PG_UPTODATE
                              | _PG_REFERENCED | _PG_MLOCKED)
-        if not m.page_data or head not in m.page_data:
-            pass
-        else:
-            del m.page_data[head]
+        data = m.page_data
+        if head in data:
+            del data[head]
     m.put_page(head)
 
 
@@ -315,7 +322,11 @@ def _pte_slot(mm: MmStruct, addr: int, alloc: bool) -> tuple[Any, int]:
 
 
 def set_pte_at(mm: MmStruct, addr: int, pte: int) -> None:
-    t, i = _pte_slot(mm, addr, True)
+    pgd = mm.pgd
+    t = pgd.leaf.get(addr >> pgd.pmd_shift)
+    if t is None:
+        t = pgd.pte_alloc(addr)
+    i = (addr >> PAGE_SHIFT) & (pgd.ptrs_per_pte - 1)
     if t.pte[i] == 0 and pte:
         t.nr_used += 1
     elif pte == 0 and t.pte[i]:
@@ -407,9 +418,13 @@ def __handle_mm_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int,
 
 def handle_pte_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int,
                      flags: int) -> int:
-    mm = vma.vm_mm
-    t, i = _pte_slot(mm, address, False)
-    orig = int(t.pte[i]) if t is not None else 0
+    pgd = vma.vm_mm.pgd
+    t = pgd.leaf.get(address >> pgd.pmd_shift)
+    if t is not None:
+        i = (address >> PAGE_SHIFT) & (pgd.ptrs_per_pte - 1)
+        orig = int(t.pte[i])
+    else:
+        orig = 0
     if orig == 0:
         if vma.vm_ops is None:
             return do_anonymous_page(m, task, vma, address, flags)
@@ -734,7 +749,6 @@ def do_user_addr_fault(m: Machine, task: Any, address: int, error_code: int) -> 
 
 
 def _do_user_addr_fault(m: Machine, task: Any, address: int, error_code: int) -> None:
-    from memsim.mm.mmap import lock_mm_and_find_vma
     mm = task.mm
     flags = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | FAULT_FLAG_INTERRUPTIBLE \
         | FAULT_FLAG_USER
@@ -742,7 +756,11 @@ def _do_user_addr_fault(m: Machine, task: Any, address: int, error_code: int) ->
         flags |= FAULT_FLAG_WRITE
     if error_code & X86_PF_INSTR:
         flags |= FAULT_FLAG_INSTRUCTION
-    vma = lock_mm_and_find_vma(m, mm, address)
+    # lock_mm_and_find_vma(); its stack expansion only when the VMA starts above address
+    vma = find_vma(mm, address)
+    if vma is not None and vma.vm_start > address:
+        from memsim.mm.mmap import lock_mm_and_find_vma
+        vma = lock_mm_and_find_vma(m, mm, address)
     if vma is None:
         bad_area(m, task, address, error_code, SEGV_MAPERR)
     assert vma is not None
@@ -753,6 +771,7 @@ def _do_user_addr_fault(m: Machine, task: Any, address: int, error_code: int) ->
         # the lock was dropped for I/O: retry once more with FAULT_FLAG_TRIED (which makes
         # the completed fault a major one)
         flags |= FAULT_FLAG_TRIED
+        from memsim.mm.mmap import lock_mm_and_find_vma
         vma = lock_mm_and_find_vma(m, mm, address)
         if vma is None:
             bad_area(m, task, address, error_code, SEGV_MAPERR)
@@ -861,7 +880,15 @@ def zap_pte_range(m: Machine, vma: VmAreaStruct, start: int, end: int,
     only_mapping = details.mapping if details is not None else None
     even_cows = details.even_cows if details is not None else True
     locked = bool(vma.vm_flags & VM_LOCKED)
-    for t, i0, i1 in list(pgd.iter_tables(start, end)):
+    tables: list[tuple[Any, int, int]]
+    if end - start == PAGE_SIZE and not start & (PAGE_SIZE - 1):
+        # one page (zap_page_range_single of a page): its table, without the iterator
+        t1 = pgd.leaf.get(start >> pgd.pmd_shift)
+        i = (start >> PAGE_SHIFT) & (pgd.ptrs_per_pte - 1)
+        tables = [(t1, i, i + 1)] if t1 is not None else []
+    else:
+        tables = list(pgd.iter_tables(start, end))
+    for t, i0, i1 in tables:
         ptes = t.pte
         for i in range(i0, i1):
             pte = ptes[i]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from memsim.arch import MAX_PAGE_ORDER
 from memsim.include.mmzone import (
     LRU_ACTIVE_ANON,
     LRU_INACTIVE_ANON,
@@ -74,12 +75,15 @@ def folio_lru_list(m: Machine, pfn: int) -> int:
 
 def folio_lruvec(m: Machine, pfn: int) -> Lruvec:
     """folio_lruvec(): the node's lruvec (SIM: no memory cgroups)."""
-    return m.nodes[m.page_zone(pfn).node].lruvec
+    zi = m._zone_of_block[pfn >> MAX_PAGE_ORDER]      # page_zone(), its fast case
+    zone = m.zones[zi] if zi != 255 else m.page_zone(pfn)
+    return m.nodes[zone.node].lruvec
 
 
 def update_lru_size(m: Machine, lruvec: Lruvec, pfn: int, lru: int, nr: int) -> None:
     """update_lru_size(): the lruvec's list size and the node/zone LRU counters."""
-    zone = m.page_zone(pfn)
+    zi = m._zone_of_block[pfn >> MAX_PAGE_ORDER]      # page_zone(), its fast case
+    zone = m.zones[zi] if zi != 255 else m.page_zone(pfn)
     m.nodes[zone.node].vm_stat[_NR_LRU_BASE + lru] += nr
     zone.vm_stat[_NR_ZONE_LRU_BASE + lru] += nr
     lruvec.nr[lru] += nr

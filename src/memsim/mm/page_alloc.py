@@ -1505,7 +1505,9 @@ def free_unref_page_commit(m: Machine, zone: Zone, pcp: PerCpuPages, pfn: int, m
     """free_unref_page_commit(): add to the pcp list; drain if over the high mark."""
     pcp.alloc_factor >>= 1
     m.vm_event[PGFREE] += 1 << order
-    pindex = order_to_pindex(m, mt, order)
+    # order_to_pindex(), its low-order case inline
+    pindex = MIGRATE_PCPTYPES * order + mt if order <= PAGE_ALLOC_COSTLY_ORDER \
+        else order_to_pindex(m, mt, order)
     pcp.lists[pindex].append(pfn)
     pcp.count += 1 << order
     batch = pcp.batch
@@ -1528,7 +1530,7 @@ def free_unref_page_commit(m: Machine, zone: Zone, pcp: PerCpuPages, pfn: int, m
 
 def free_unref_page(m: Machine, pfn: int, order: int) -> None:
     """free_unref_page(): free to this CPU's pcp list, or to the buddy."""
-    if not pcp_allowed_order(m, order):
+    if order > PAGE_ALLOC_COSTLY_ORDER and not pcp_allowed_order(m, order):
         __free_pages_ok(m, pfn, order, FPI_NONE)
         return
     if not free_pages_prepare(m, pfn, order):

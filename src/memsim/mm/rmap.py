@@ -20,9 +20,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from memsim.include.mm_types import PAGE_MAPPING_ANON, PAGE_MAPPING_KSM, VmAreaStruct
+from memsim.include.mm import VM_LOCKED, VM_SHARED
+from memsim.include.mm_types import (
+    MM_ANONPAGES,
+    MM_SWAPENTS,
+    PAGE_MAPPING_ANON,
+    PAGE_MAPPING_KSM,
+    VmAreaStruct,
+)
 from memsim.include.page_flags import PageFlags, PG_anon_exclusive
-from memsim.include.pgtable_types import pte_pfn, pte_present
+from memsim.include.pgtable_types import _PAGE_DIRTY, _PAGE_RW, pte_pfn, pte_present
 from memsim.include.vmstat_items import NodeStatItem
 from memsim.mm.mapping import mapping_from_handle, mapping_handle_register
 
@@ -266,8 +273,6 @@ def folio_mkclean(m: Machine, pfn: int) -> bool:
     folio_mkclean(): before writeback, write-protect and clean every shared mapping's PTE
     of the page so the next write faults and re-dirties it. True if a PTE was dirty.
     """
-    from memsim.include.mm import VM_SHARED
-    from memsim.include.pgtable_types import _PAGE_DIRTY, _PAGE_RW
     cleaned = False
     for vma, addr in page_referenced_vmas(m, pfn):
         if not vma.vm_flags & VM_SHARED:
@@ -303,9 +308,6 @@ def try_to_unmap(m: Machine, pfn: int, flags: int = 0) -> bool:
     TTU_IGNORE_MLOCK. The caller holds a reference of its own (reclaim isolates the
     folio first). Returns True when the page is no longer mapped.
     """
-    from memsim.include.mm import VM_LOCKED
-    from memsim.include.mm_types import MM_ANONPAGES, MM_SWAPENTS
-    from memsim.include.pgtable_types import _PAGE_DIRTY
     from memsim.mm.memory import folio_mark_dirty, folio_put, mm_counter_file
     mem = m.mem_map
     anon = bool(mem.mapping[pfn] & PAGE_MAPPING_ANON)

@@ -35,7 +35,14 @@ from memsim.include.pgtable_types import (
     pte_swp_type,
 )
 from memsim.include.vmstat_items import NodeStatItem, VmEventItem
+from memsim.mm.memory import _pte_slot, add_mm_counter, do_wp_page, folio_get, folio_put, mk_pte
 from memsim.mm.page_io import swap_read_folio, swap_writepage
+from memsim.mm.rmap import (
+    TTU_BATCH_FLUSH,
+    folio_add_anon_rmap_pte,
+    folio_add_new_anon_rmap,
+    try_to_unmap,
+)
 from memsim.mm.swapfile import (
     _PG_SWAPBACKED,
     _PG_SWAPCACHE,
@@ -103,7 +110,7 @@ def SWAP_RA_VAL(addr: int, win: int, hits: int) -> int:  # noqa: N802 (kernel ma
 
 
 def _lru_add_drain(m: Machine) -> None:
-    from memsim.mm import swap as mswap
+    import memsim.mm.swap as mswap  # (no package fromlist: the cheaper import)
     fn = getattr(mswap, "lru_add_drain", None)
     if fn is not None:
         fn(m)
@@ -111,20 +118,26 @@ def _lru_add_drain(m: Machine) -> None:
 
 def _folio_add_lru(m: Machine, pfn: int) -> None:
     """folio_add_lru(): a new swap-cache folio goes onto the (inactive anon) LRU."""
-    from memsim.mm import swap as mswap
+    import memsim.mm.swap as mswap  # (no package fromlist: the cheaper import)
     fn = getattr(mswap, "folio_add_lru", None)
     if fn is not None:
         fn(m, pfn)
 
 
+#: [the memsim.mm.workingset module, or None when it does not exist], once looked up
+_WORKINGSET: list[Any] = []
+
+
 def _workingset_fn(name: str) -> Any:
     """H-LRU's mm/workingset.py function *name*, when that module exists."""
-    import importlib
-    try:
-        mod = importlib.import_module("memsim.mm.workingset")
-    except ImportError:
-        return None
-    return getattr(mod, name, None)
+    if not _WORKINGSET:
+        import importlib
+        try:
+            _WORKINGSET.append(importlib.import_module("memsim.mm.workingset"))
+        except ImportError:
+            _WORKINGSET.append(None)
+    mod = _WORKINGSET[0]
+    return getattr(mod, name, None) if mod is not None else None
 
 
 # ---- the swap cache ----------------------------------------------------------------------
@@ -201,7 +214,6 @@ def lookup_swap_cache(m: Machine, entry: int, vma: VmAreaStruct | None,
     pfn = st.cache.get(entry)
     if pfn is None:
         return None
-    from memsim.mm.memory import folio_get
     folio_get(m, pfn)
     mem = m.mem_map
     readahead = bool(mem.flags[pfn] & _PG_READAHEAD)
@@ -233,7 +245,6 @@ def __read_swap_cache_async(m: Machine, entry: int, gfp: int) -> tuple[int | Non
         return None, False
     pfn = st.cache.get(entry)
     if pfn is not None:
-        from memsim.mm.memory import folio_get
         folio_get(m, pfn)
         return pfn, False
     if not swap_count(si.swap_map[swp_offset(entry)]) and st.swap_slot_cache_enabled:
@@ -323,7 +334,6 @@ def swapin_nr_pages(m: Machine, offset: int) -> int:
 
 
 def _readahead_one(m: Machine, entry: int, target: bool) -> None:
-    from memsim.mm.memory import folio_put
     pfn, allocated = __read_swap_cache_async(m, entry, GFP_HIGHUSER_MOVABLE)
     if pfn is None:
         return
@@ -431,7 +441,6 @@ def do_swap_page(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: 
     """do_swap_page() for a real swap entry: the swap cache or a read (major fault,
     pgmajfault), the slot reference dropped, the page mapped (writable when the entry
     was exclusive or the page is ours alone), then COW if a write still needs it."""
-    from memsim.mm.memory import _pte_slot
     address &= PAGE_MASK
     t = pte_swp_type(orig)
     if t >= MAX_SWAPFILES:
@@ -503,8 +512,6 @@ def _swapin_skip_swapcache(m: Machine, entry: int) -> int | None:
 def _do_swap_map(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: int,
                  orig: int, entry: int, pfn: int, swapcache: int | None, ret: int) -> int:
     """The second half of do_swap_page(): check, drop the slot reference, map."""
-    from memsim.mm.memory import _pte_slot, add_mm_counter, do_wp_page, folio_put, mk_pte
-    from memsim.mm.rmap import folio_add_anon_rmap_pte, folio_add_new_anon_rmap
     mm = vma.vm_mm
     mem = m.mem_map
     if swapcache is not None:
@@ -570,8 +577,6 @@ def swap_entry_for_unmap(m: Machine, pfn: int) -> int | None:
 
 def unuse_pte(m: Machine, vma: VmAreaStruct, addr: int, entry: int, pfn: int) -> int:
     """unuse_pte() (swapoff): map the swapped-in page back, old and read-only."""
-    from memsim.mm.memory import _pte_slot, folio_get, mk_pte
-    from memsim.mm.rmap import folio_add_anon_rmap_pte, folio_add_new_anon_rmap
     mm = vma.vm_mm
     tbl, i = _pte_slot(mm, addr, False)
     if tbl is None:
@@ -603,7 +608,6 @@ def unuse_pte(m: Machine, vma: VmAreaStruct, addr: int, entry: int, pfn: int) ->
 def madvise_swapin(m: Machine, vma: VmAreaStruct, start: int, end: int) -> None:
     """MADV_WILLNEED on anonymous memory (swapin_walk_ops): read every swap entry of the
     range into the swap cache, unmapped."""
-    from memsim.mm.memory import folio_put
     pgd = vma.vm_mm.pgd
     for t, i0, i1 in list(pgd.iter_tables(max(start, vma.vm_start), min(end, vma.vm_end))):
         for i in range(i0, i1):
@@ -626,7 +630,6 @@ def pageout_anon_folio(m: Machine, pfn: int) -> bool:
     left memory (the caller's reference is then the last one). On failure the page is
     kept (activated when add_to_swap fails, as activate_locked does).
     """
-    from memsim.mm.rmap import TTU_BATCH_FLUSH, try_to_unmap
     mem = m.mem_map
     if not folio_test_swapcache(m, pfn):
         if not add_to_swap(m, pfn):

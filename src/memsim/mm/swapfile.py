@@ -221,11 +221,12 @@ class SwapState:
         setattr(self.m, "total_swap_pages", self.total_swap_pages)  # noqa: B010
 
     def si_of(self, entry: int) -> SwapInfoStruct | None:
-        t = swp_type(entry)
-        if t >= len(self.swap_info):
+        t = entry >> SWP_TYPE_SHIFT             # swp_type()
+        swap_info = self.swap_info
+        if t >= len(swap_info):
             return None
-        si = self.swap_info[t]
-        if si is None or not si.flags & SWP_USED or swp_offset(entry) >= si.max:
+        si = swap_info[t]
+        if si is None or not si.flags & SWP_USED or (entry & SWP_OFFSET_MASK) >= si.max:
             return None
         return si
 
@@ -968,8 +969,10 @@ def sys_swapoff(m: Machine, spec: str | int) -> int:
 def si_swapinfo(m: Machine) -> tuple[int, int]:
     """si_swapinfo(): (freeswap, totalswap) in pages, devices being swapped off included."""
     st = swap_state(m)
-    extra = sum(si.inuse_pages for si in st.swap_info
-                if si is not None and si.flags & SWP_USED and not si.flags & SWP_WRITEOK)
+    extra = 0
+    for si in st.swap_info:
+        if si is not None and si.flags & SWP_USED and not si.flags & SWP_WRITEOK:
+            extra += si.inuse_pages
     return st.nr_swap_pages + extra, st.total_swap_pages + extra
 
 

@@ -40,6 +40,7 @@ from memsim.include.mmzone import (
 from memsim.include.page_flags import PageFlags
 from memsim.include.pgtable_types import _PAGE_ACCESSED, _PAGE_PRESENT, PTE_PFN_MASK
 from memsim.include.vmstat_items import NodeStatItem, VmEventItem, ZoneStatItem
+from memsim.mm.memory import folio_put
 from memsim.mm.mm_inline import (
     folio_is_file_lru,
     folio_lruvec,
@@ -50,6 +51,7 @@ from memsim.mm.mm_inline import (
     lruvec_add_folio,
     lruvec_del_folio,
 )
+from memsim.mm.rmap import page_mapcount, rmap_walk, try_to_unmap
 from memsim.mm.swap import (
     SWAP_CLUSTER_MAX,
     folio_evictable,
@@ -257,7 +259,6 @@ def folio_isolate_lru(m: Machine, pfn: int) -> bool:
 def folio_putback_lru(m: Machine, pfn: int) -> None:
     """folio_putback_lru(): back on its list; the isolation reference is dropped."""
     folio_putback_lru_noref(m, pfn)
-    from memsim.mm.memory import folio_put
     folio_put(m, pfn)
 
 
@@ -311,7 +312,6 @@ def move_folios_to_lru(m: Machine, lruvec: Lruvec, folios: list[int]) -> int:
     isolation reference dropped (a folio whose last reference that was is freed);
     folios put on an active list age the non-resident clock. Returns pages moved.
     """
-    from memsim.mm.memory import folio_put
     from memsim.mm.workingset import workingset_age_nonresident
     mem = m.mem_map
     nr_moved = 0
@@ -337,7 +337,6 @@ def folio_referenced(m: Machine, pfn: int) -> tuple[int, int]:
     ends the walk with VM_LOCKED reported (the folio gets mlocked). PG_young (idle page
     tracking) counts as one reference. Returns (referenced, vm_flags).
     """
-    from memsim.mm.rmap import rmap_walk
     mem = m.mem_map
     referenced = 0
     vm_flags = 0
@@ -508,8 +507,6 @@ def __remove_mapping(m: Machine, pfn: int, reclaimed: bool) -> bool:
 def shrink_folio_list(m: Machine, folios: list[int], pgdat: PgData, sc: ScanControl,
                       stat: ReclaimStat, ignore_references: bool = False) -> tuple[int, list[int]]:
     """shrink_folio_list(): reclaim what can go; (pages reclaimed, folios kept)."""
-    from memsim.mm.memory import folio_put
-    from memsim.mm.rmap import try_to_unmap
     mem = m.mem_map
     ret: list[int] = []
     nr_reclaimed = 0
@@ -636,7 +633,6 @@ def shrink_folio_list(m: Machine, folios: list[int], pgdat: PgData, sc: ScanCont
 
 
 def _total_mapcount(m: Machine, pfn: int) -> int:
-    from memsim.mm.rmap import page_mapcount
     if m.mem_map.flags[pfn] & _PG_HEAD:
         return 1 if _thp_mapped(m, pfn) else 0
     return page_mapcount(m, pfn)
@@ -694,7 +690,6 @@ def shrink_active_list(m: Machine, nr_to_scan: int, lruvec: Lruvec, sc: ScanCont
     folios rotate back to the active list, every other folio is deactivated (PG_workingset
     set). Young bits are harvested (and cleared) on the way.
     """
-    from memsim.mm.memory import folio_put
     pgdat = _node_of(m, lruvec)
     file = is_file_lru(lru)
     mem = m.mem_map
