@@ -329,10 +329,12 @@ class Machine:
         zi = self._zone_of_block[pfn >> MAX_PAGE_ORDER]
         if zi != 255:
             return self.zones[zi]
-        z = self.page_zone_or_none(pfn)
-        if z is None:
-            raise MemsimError(f"pfn {pfn:#x} is not in any zone")
-        return z
+        i = bisect.bisect_right(self._zone_starts, pfn) - 1      # page_zone_or_none()
+        if i >= 0:
+            z = self._zone_by_start[i]
+            if pfn < z.zone_end_pfn:
+                return z
+        raise MemsimError(f"pfn {pfn:#x} is not in any zone")
 
     def page_zone_or_none(self, pfn: int) -> Zone | None:
         i = bisect.bisect_right(self._zone_starts, pfn) - 1
@@ -343,7 +345,10 @@ class Machine:
 
     def pfn_valid(self, pfn: int) -> bool:
         """pfn_valid(): a struct page exists for this PFN (it lies in a node's span)."""
-        return isinstance(pfn, int) and 0 <= pfn < self.mem_map.nr_pfns and \
+        if not isinstance(pfn, int) or not 0 <= pfn < self.mem_map.nr_pfns:
+            return False
+        # a block that lies inside one zone (zones do not overlap): no bisect needed
+        return self._zone_of_block[pfn >> MAX_PAGE_ORDER] != 255 or \
             self.page_zone_or_none(pfn) is not None
 
     def node_distance(self, a: int, b: int) -> int:

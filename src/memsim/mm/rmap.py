@@ -29,7 +29,15 @@ from memsim.include.mm_types import (
     VmAreaStruct,
 )
 from memsim.include.page_flags import PageFlags, PG_anon_exclusive
-from memsim.include.pgtable_types import _PAGE_DIRTY, _PAGE_RW, pte_pfn, pte_present
+from memsim.include.pgtable_types import (
+    _PAGE_DIRTY,
+    _PAGE_PRESENT,
+    _PAGE_PROTNONE,
+    _PAGE_RW,
+    PTE_PFN_MASK,
+    pte_pfn,
+    pte_present,
+)
 from memsim.include.vmstat_items import NodeStatItem
 from memsim.mm.mapping import mapping_from_handle, mapping_handle_register
 
@@ -42,6 +50,7 @@ _PG_SWAPBACKED = 1 << PageFlags.PG_swapbacked
 _PG_DIRTY = 1 << PageFlags.PG_dirty
 _NR_ANON_MAPPED = NodeStatItem.NR_ANON_MAPPED
 _NR_FILE_MAPPED = NodeStatItem.NR_FILE_MAPPED
+_PTE_PRESENT_MASK = _PAGE_PRESENT | _PAGE_PROTNONE
 
 
 class AnonVma:
@@ -264,8 +273,38 @@ def rmap_walk(m: Machine, pfn: int) -> Iterator[tuple[VmAreaStruct, int]]:
 
 
 def page_referenced_vmas(m: Machine, pfn: int) -> list[tuple[VmAreaStruct, int]]:
-    """Every mapping of *pfn* (a list, for callers that change PTEs while walking)."""
-    return list(rmap_walk(m, pfn))
+    """
+    Every mapping of *pfn* (a list, for callers that change PTEs while walking): what
+    ``list(rmap_walk(m, pfn))`` returns, built in one pass (the reclaim paths' hot walk).
+    """
+    mm_ = m.mem_map
+    h = mm_.mapping[pfn]
+    out: list[tuple[VmAreaStruct, int]] = []
+    if not h:
+        return out
+    index = int(mm_.index[pfn])
+    vmas: Any
+    if h & PAGE_MAPPING_ANON:
+        av = mapping_from_handle(m, h & ~PAGE_MAPPING_KSM)
+        if av is None:
+            return out
+        vmas = [avc.vma for avc in av.chains]
+    else:
+        mapping: Any = mapping_from_handle(m, h)
+        vmas = list(getattr(mapping, "i_mmap", ()))
+    for vma in vmas:
+        start = vma.vm_start
+        addr = start + ((index - vma.vm_pgoff) << 12)         # vma_address()
+        if addr < start or addr >= vma.vm_end:
+            continue
+        pgd = vma.vm_mm.pgd
+        t = pgd.leaf.get(addr >> pgd.pmd_shift)                # pte_get()
+        if t is None:
+            continue
+        pte = int(t.pte[(addr >> 12) & (pgd.ptrs_per_pte - 1)])
+        if pte & _PTE_PRESENT_MASK and (pte & PTE_PFN_MASK) >> 12 == pfn:
+            out.append((vma, addr))
+    return out
 
 
 def folio_mkclean(m: Machine, pfn: int) -> bool:
@@ -318,7 +357,7 @@ def try_to_unmap(m: Machine, pfn: int, flags: int = 0) -> bool:
             return False
         mm = vma.vm_mm
         pgd = mm.pgd
-        t = pgd.pte_table(addr)
+        t = pgd.leaf.get(addr >> pgd.pmd_shift)                # pte_table()
         if t is None:
             continue
         i = (addr >> 12) & (pgd.ptrs_per_pte - 1)

@@ -51,7 +51,7 @@ from memsim.mm.mm_inline import (
     lruvec_add_folio,
     lruvec_del_folio,
 )
-from memsim.mm.rmap import page_mapcount, rmap_walk, try_to_unmap
+from memsim.mm.rmap import page_mapcount, page_referenced_vmas, try_to_unmap
 from memsim.mm.swap import (
     SWAP_CLUSTER_MAX,
     folio_evictable,
@@ -342,13 +342,13 @@ def folio_referenced(m: Machine, pfn: int) -> tuple[int, int]:
     vm_flags = 0
     if not mem.mapcount1[pfn] and not mem.flags[pfn] & _PG_HEAD:
         return 0, 0
-    for vma, addr in list(rmap_walk(m, pfn)):
+    for vma, addr in page_referenced_vmas(m, pfn):
         if vma.vm_flags & VM_LOCKED:
             from memsim.mm.mlock import mlock_folio
             mlock_folio(m, pfn)
             return 1, vm_flags | VM_LOCKED
         pgd = vma.vm_mm.pgd
-        t = pgd.pte_table(addr)
+        t = pgd.leaf.get(addr >> pgd.pmd_shift)                # pte_table()
         if t is not None:
             i = (addr >> 12) & (pgd.ptrs_per_pte - 1)
             pte = int(t.pte[i])
