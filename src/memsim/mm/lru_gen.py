@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from memsim.errors import MemsimError
+from memsim.include.list import pfn_list_add, pfn_list_add_tail, pfn_list_del
 from memsim.include.mm import (
     VM_EXEC,
     VM_HUGETLB,
@@ -377,28 +378,12 @@ def lru_gen_update_size(m: Machine, lg: LruGenFolio, type_: int, zone: int, delt
 # ---- the lists (PFN+1 links through the memmap) ----------------------------------------------
 
 def _list_add(m: Machine, lg: LruGenFolio, idx: int, pfn: int) -> None:
-    mem = m.mem_map
-    old = lg.head[idx]
-    mem.lru_prev[pfn] = 0
-    mem.lru_next[pfn] = old
-    if old:
-        mem.lru_prev[old - 1] = pfn + 1
-    else:
-        lg.tail[idx] = pfn + 1
-    lg.head[idx] = pfn + 1
+    pfn_list_add(m.mem_map, lg.head, lg.tail, idx, pfn)
     lru_gen_state(m).where[pfn] = idx + 1
 
 
 def _list_add_tail(m: Machine, lg: LruGenFolio, idx: int, pfn: int) -> None:
-    mem = m.mem_map
-    old = lg.tail[idx]
-    mem.lru_next[pfn] = 0
-    mem.lru_prev[pfn] = old
-    if old:
-        mem.lru_next[old - 1] = pfn + 1
-    else:
-        lg.head[idx] = pfn + 1
-    lg.tail[idx] = pfn + 1
+    pfn_list_add_tail(m.mem_map, lg.head, lg.tail, idx, pfn)
     lru_gen_state(m).where[pfn] = idx + 1
 
 
@@ -407,19 +392,7 @@ def _list_del(m: Machine, lg: LruGenFolio, pfn: int) -> None:
     idx = st.where[pfn] - 1
     if idx < 0:
         return
-    mem = m.mem_map
-    nxt = mem.lru_next[pfn]
-    prv = mem.lru_prev[pfn]
-    if prv:
-        mem.lru_next[prv - 1] = nxt
-    else:
-        lg.head[idx] = nxt
-    if nxt:
-        mem.lru_prev[nxt - 1] = prv
-    else:
-        lg.tail[idx] = prv
-    mem.lru_next[pfn] = 0
-    mem.lru_prev[pfn] = 0
+    pfn_list_del(m.mem_map, lg.head, lg.tail, idx, pfn)
     st.where[pfn] = 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from memsim.arch import MAX_PAGE_ORDER
+from memsim.include.list import pfn_list_add, pfn_list_add_tail, pfn_list_del
 from memsim.include.mmzone import (
     LRU_ACTIVE_ANON,
     LRU_INACTIVE_ANON,
@@ -89,53 +90,13 @@ def update_lru_size(m: Machine, lruvec: Lruvec, pfn: int, lru: int, nr: int) -> 
     lruvec.nr[lru] += nr
 
 
-def _list_add(m: Machine, lruvec: Lruvec, pfn: int, lru: int) -> None:
-    mem = m.mem_map
-    old = lruvec.head[lru]
-    mem.lru_prev[pfn] = 0
-    mem.lru_next[pfn] = old
-    if old:
-        mem.lru_prev[old - 1] = pfn + 1
-    else:
-        lruvec.tail[lru] = pfn + 1
-    lruvec.head[lru] = pfn + 1
-
-
-def _list_add_tail(m: Machine, lruvec: Lruvec, pfn: int, lru: int) -> None:
-    mem = m.mem_map
-    old = lruvec.tail[lru]
-    mem.lru_next[pfn] = 0
-    mem.lru_prev[pfn] = old
-    if old:
-        mem.lru_next[old - 1] = pfn + 1
-    else:
-        lruvec.head[lru] = pfn + 1
-    lruvec.tail[lru] = pfn + 1
-
-
-def _list_del(m: Machine, lruvec: Lruvec, pfn: int, lru: int) -> None:
-    mem = m.mem_map
-    nxt = mem.lru_next[pfn]
-    prv = mem.lru_prev[pfn]
-    if prv:
-        mem.lru_next[prv - 1] = nxt
-    else:
-        lruvec.head[lru] = nxt
-    if nxt:
-        mem.lru_prev[nxt - 1] = prv
-    else:
-        lruvec.tail[lru] = prv
-    mem.lru_next[pfn] = 0
-    mem.lru_prev[pfn] = 0
-
-
 def lruvec_add_folio(m: Machine, lruvec: Lruvec, pfn: int) -> None:
     """lruvec_add_folio(): at the head of its list (the caller sets PG_lru)."""
     if m.lru_gen_on and lru_gen_add_folio(m, pfn, False):
         return                      # MGLRU (mm/lru_gen.py) took it
     lru = folio_lru_list(m, pfn)
     update_lru_size(m, lruvec, pfn, lru, folio_nr_pages(m, pfn))
-    _list_add(m, lruvec, pfn, lru)
+    pfn_list_add(m.mem_map, lruvec.head, lruvec.tail, lru, pfn)
 
 
 def lruvec_add_folio_tail(m: Machine, lruvec: Lruvec, pfn: int) -> None:
@@ -144,7 +105,7 @@ def lruvec_add_folio_tail(m: Machine, lruvec: Lruvec, pfn: int) -> None:
         return
     lru = folio_lru_list(m, pfn)
     update_lru_size(m, lruvec, pfn, lru, folio_nr_pages(m, pfn))
-    _list_add_tail(m, lruvec, pfn, lru)
+    pfn_list_add_tail(m.mem_map, lruvec.head, lruvec.tail, lru, pfn)
 
 
 def lruvec_del_folio(m: Machine, lruvec: Lruvec, pfn: int) -> None:
@@ -152,7 +113,7 @@ def lruvec_del_folio(m: Machine, lruvec: Lruvec, pfn: int) -> None:
     if m.mem_map.flags[pfn] & LRU_GEN_MASK and lru_gen_del_folio(m, pfn, False):
         return
     lru = folio_lru_list(m, pfn)
-    _list_del(m, lruvec, pfn, lru)
+    pfn_list_del(m.mem_map, lruvec.head, lruvec.tail, lru, pfn)
     update_lru_size(m, lruvec, pfn, lru, -folio_nr_pages(m, pfn))
 
 
