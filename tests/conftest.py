@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,3 +29,17 @@ def m24() -> Machine:
 def m386() -> Machine:
     """An i386 machine with highmem: 2 GiB, 2 CPUs (read-only use: shared per module)."""
     return Machine.boot(arch="i386", mem="2G", cpus=2)
+
+
+@functools.lru_cache(maxsize=1)
+def golden_doc() -> dict[str, Any]:
+    """The real kernel's recorded scenarios (../shared/oracle/golden-6.18.json), parsed once."""
+    doc: dict[str, Any] = json.loads(shared_path("oracle", "golden-6.18.json").read_text())
+    return doc
+
+
+def assert_conforms(name: str) -> None:
+    """Replay one oracle scenario with `memsim conform`'s runner: every step must match."""
+    from memsim.conform import run_golden
+    [result] = run_golden(golden_doc(), only=[name])
+    assert result.ok, result.line()

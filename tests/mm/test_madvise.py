@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from replay_ext import ReplayExt
 
+from conftest import assert_conforms
 from memsim.include.mm import (
     VM_DONTCOPY,
     VM_MAYBE_GUARD,
@@ -64,7 +64,7 @@ SCENARIOS = ["madv_dontneed_retouch", "madv_free_lazyfree", "guard_regions",
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_oracle_scenario(name: str) -> None:
-    assert ReplayExt(name).check() == []
+    assert_conforms(name)
 
 
 @pytest.fixture

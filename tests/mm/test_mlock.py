@@ -4,8 +4,8 @@ populate errors, and oracle scenario replays."""
 from __future__ import annotations
 
 import pytest
-from oracle_replay import Replay
 
+from conftest import assert_conforms
 from memsim.include.mm import VM_LOCKED, VM_LOCKONFAULT
 from memsim.include.mman import (
     MAP_ANONYMOUS,
@@ -36,7 +36,7 @@ SCENARIOS = ["mlock2_onfault", "mlockall_future_and_map_locked", "mlock_errors",
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_oracle_scenario(name: str) -> None:
-    assert Replay(name).check() == []
+    assert_conforms(name)
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from replay_ext import ReplayExt
 
+from conftest import assert_conforms
 from memsim.include.mm import VM_ACCOUNT, VM_LOCKED
 from memsim.include.mm_types import MM_ANONPAGES
 from memsim.include.mman import (
@@ -39,7 +39,7 @@ SCENARIOS = ["mremap_grow_in_place", "mremap_grow_move_fixed", "mremap_shrink",
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_oracle_scenario(name: str) -> None:
-    assert ReplayExt(name).check() == []
+    assert_conforms(name)
 
 
 @pytest.fixture
