@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from memsim.fs.proc import task_mmu
 from memsim.fs.proc.array import task_mem_values
+from memsim.include import mman
 
 if TYPE_CHECKING:
     from memsim.machine import Machine
@@ -34,22 +35,23 @@ PS = 4096
 M64 = (1 << 64) - 1
 TWO_MB = 2 << 20
 
-# ---- the recorder's ABI tables (x86-64) -----------------------------------------------------
-MAP_FLAGS = {"shared": 0x01, "private": 0x02, "shared_validate": 0x03, "droppable": 0x08,
-             "fixed": 0x10, "anon": 0x20, "growsdown": 0x100, "locked": 0x2000,
-             "noreserve": 0x4000, "populate": 0x8000, "nonblock": 0x10000,
-             "stack": 0x20000, "hugetlb": 0x40000, "sync": 0x80000,
-             "fixed_noreplace": 0x100000}
-MREMAP_FLAGS = {"maymove": 1, "fixed": 2, "dontunmap": 4}
-MADV = {"normal": 0, "random": 1, "sequential": 2, "willneed": 3, "dontneed": 4, "free": 8,
-        "remove": 9, "dontfork": 10, "dofork": 11, "mergeable": 12, "unmergeable": 13,
-        "hugepage": 14, "nohugepage": 15, "dontdump": 16, "dodump": 17, "wipeonfork": 18,
-        "keeponfork": 19, "cold": 20, "pageout": 21, "populate_read": 22,
-        "populate_write": 23, "dontneed_locked": 24, "collapse": 25, "guard_install": 102,
-        "guard_remove": 103}
-MLOCK2_FLAGS = {"onfault": 1}
-MCL_FLAGS = {"current": 1, "future": 2, "onfault": 4}
-PR_SET_VMA, PR_SET_VMA_ANON_NAME = 0x53564D41, 0
+# ---- the recorder's ABI names: its flag words are the constants' names without prefix,
+# lower-cased (MAP_FIXED_NOREPLACE -> "fixed_noreplace", MAP_ANON -> "anon") -------------
+
+
+def _abi_names(prefix: str) -> dict[str, int]:
+    return {k[len(prefix):].lower(): v for k, v in vars(mman).items()
+            if k.startswith(prefix) and isinstance(v, int)}
+
+
+MAP_FLAGS = _abi_names("MAP_")
+MREMAP_FLAGS = _abi_names("MREMAP_")
+MADV = _abi_names("MADV_")
+MLOCK2_FLAGS = _abi_names("MLOCK_")
+MCL_FLAGS = _abi_names("MCL_")
+PR_SET_VMA, PR_SET_VMA_ANON_NAME = mman.PR_SET_VMA, mman.PR_SET_VMA_ANON_NAME
+_PRIVATE_ANON = mman.MAP_PRIVATE | mman.MAP_ANONYMOUS
+_RW = mman.PROT_READ | mman.PROT_WRITE
 POSIX_FADV_DONTNEED = 4
 O_RDONLY, O_RDWR, O_CREAT, O_TRUNC = 0, 2, 0o100, 0o1000
 
@@ -280,8 +282,9 @@ class ScenarioRun:
         p.syscall("brk", start + SUBJECT_HEAP_PAGES * PS)
         self.brk0 = p.syscall("brk", 0)
         p.touch(start, self.brk0 - start, write=True, val=0x70)
-        hole = p.syscall("mmap", 0, SUBJECT_LIB_HOLE_PAGES * PS, 1, 0x22, -1, 0)
-        a = p.syscall("mmap", 0, 8 * PS, 3, 0x22, -1, 0)
+        hole = p.syscall("mmap", 0, SUBJECT_LIB_HOLE_PAGES * PS, mman.PROT_READ,
+                         _PRIVATE_ANON, -1, 0)
+        a = p.syscall("mmap", 0, 8 * PS, _RW, _PRIVATE_ANON, -1, 0)
         if a < 0 or hole < 0:
             raise ConformError(f"scratch mmap failed ({a}, {hole})")
         p.syscall("munmap", hole, SUBJECT_LIB_HOLE_PAGES * PS)
@@ -291,7 +294,7 @@ class ScenarioRun:
             self.base = self.brk0
         else:
             res_len = self.win_pages * PS + 3 * TWO_MB
-            r = p.syscall("mmap", 0, res_len, 0, 0x22, -1, 0)
+            r = p.syscall("mmap", 0, res_len, mman.PROT_NONE, _PRIVATE_ANON, -1, 0)
             if r < 0:
                 raise ConformError(f"reservation mmap failed ({r})")
             self.base = window_base(r)
@@ -442,7 +445,7 @@ class ScenarioRun:
         fd = self.fds[op["name"]]
         size = int(t.files.get(fd).f_inode.i_size)
         n = (size + PS - 1) // PS
-        a = self.sc_(t, "mmap", 0, n * PS, 1, 0x02, fd, 0)
+        a = self.sc_(t, "mmap", 0, n * PS, mman.PROT_READ, mman.MAP_PRIVATE, fd, 0)
         if -4096 < a < 0:
             return self.err(-a)
         res = self._mincore(t, a, n * PS)
@@ -535,7 +538,8 @@ class ScenarioRun:
     def op_fill_map_count(self, t: Any, op: dict[str, Any]) -> dict[str, Any]:
         maxc = int(self.m.sysctl.max_map_count)
         npages = (maxc + 64) * 2
-        a = self.sc_(t, "mmap", 0, npages * PS, 0, 0x22 | 0x4000, -1, 0)
+        a = self.sc_(t, "mmap", 0, npages * PS, mman.PROT_NONE,
+                     _PRIVATE_ANON | mman.MAP_NORESERVE, -1, 0)
         if -4096 < a < 0:
             return self.err(-a)
         self.fill = (a, npages)
