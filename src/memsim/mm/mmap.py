@@ -400,20 +400,15 @@ def mmap_region(m: Machine, task: Any, file: Any, addr: int, length: int, vm_fla
         if charged and security_vm_enough_memory_mm(m, mm, charged):
             return -ENOMEM
         vm_flags |= VM_ACCOUNT
-    elif file is None and vm_flags & VM_SHARED and not vm_flags & VM_NORESERVE:
-        # shmem_zero_setup -> shmem_acct_size charges the object (SIM: charged here)
-        pass
+    # SIM: shared anonymous memory is not charged (shmem_acct_size is not modelled,
+    # mm/shmem.py), so only private writable mappings move Committed_AS
     if old:
         # the old range is unmapped (its charge is refunded as part of the unmap)
         _munmap_range(m, mm, addr, end, check_limit=False)
-        if charged:
-            pass
-    vma, prev = find_vma_prev(mm, addr)
-    nxt = vma
+    nxt, prev = find_vma_prev(mm, addr)
     merged = None
-    if file is None and not vm_flags & VM_SHARED:
-        merged = vma_merge_new_range(m, mm, prev, nxt, addr, end, vm_flags, None, pgoff)
-    elif file is not None:
+    if file is not None or not vm_flags & VM_SHARED:
+        # a shared anonymous mapping gets its own shmem file below: it never merges
         merged = vma_merge_new_range(m, mm, prev, nxt, addr, end, vm_flags, file, pgoff)
     if merged is not None:
         vma = merged
@@ -425,6 +420,7 @@ def mmap_region(m: Machine, task: Any, file: Any, addr: int, length: int, vm_fla
             vma.vm_file = file
             err = file_mmap(m, file, vma)
             if err:
+                vmalib.fput(m, file)
                 if charged:
                     vm_unacct_memory(m, charged)
                 return err
@@ -497,7 +493,6 @@ def _munmap_range(m: Machine, mm: MmStruct, start: int, end: int, check_limit: b
         except VmaError as e:
             return -e.errno
     vmas = vmas_in_range(mm, start, end)
-    prev_vma, _ = find_vma_prev(mm, start)
     _, prev = find_vma_prev(mm, start)
     nxt = find_vma(mm, end)
     floor = prev.vm_end if prev is not None else 0
