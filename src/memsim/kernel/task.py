@@ -696,11 +696,12 @@ def copy_process(m: Machine, parent: TaskStruct, comm: str | None) -> TaskStruct
 
 
 def dup_mmap(m: Machine, mm: MmStruct, oldmm: MmStruct) -> int:
+    from memsim.fs.file import get_file
     from memsim.include.mm import VM_ACCOUNT
     from memsim.mm.memory import copy_page_range
     from memsim.mm.rmap import anon_vma_fork
     from memsim.mm.util import security_vm_enough_memory_mm
-    from memsim.mm.vma import get_file, vm_stat_account
+    from memsim.mm.vma import vm_stat_account
     for f in ("total_vm", "data_vm", "exec_vm", "stack_vm", "start_code", "end_code",
               "start_data", "end_data", "start_brk", "brk", "start_stack", "arg_start",
               "arg_end", "env_start", "env_end", "mmap_base", "mmap_legacy_base",

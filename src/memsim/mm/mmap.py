@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from memsim.fs.file import fput, get_file
 from memsim.include.mm import (
     VM_ACCOUNT,
     VM_DATA_DEFAULT_FLAGS,
@@ -416,11 +417,11 @@ def mmap_region(m: Machine, task: Any, file: Any, addr: int, length: int, vm_fla
         vma = VmAreaStruct(addr, end, mm, vm_flags, pgoff)
         vma.vm_page_prot = vm_get_page_prot(vm_flags)
         if file is not None:
-            vmalib.get_file(file)
+            get_file(file)
             vma.vm_file = file
             err = file_mmap(m, file, vma)
             if err:
-                vmalib.fput(m, file)
+                fput(m, file)
                 if charged:
                     vm_unacct_memory(m, charged)
                 return err
@@ -522,7 +523,7 @@ def remove_vma(m: Machine, mm: MmStruct, v: VmAreaStruct) -> None:
     if close is not None:
         close(v)
     if v.vm_file is not None:
-        vmalib.fput(m, v.vm_file)
+        fput(m, v.vm_file)
 
 
 def do_munmap(m: Machine, mm: MmStruct, start: int, length: int) -> int:

@@ -243,6 +243,7 @@ def _remove_merged(m: Machine, mm: MmStruct, vma: VmAreaStruct) -> None:
     vma_unlink(mm, vma)
     unlink_anon_vmas(m, vma)
     if vma.vm_file is not None:
+        from memsim.fs.file import fput  # (fs/file.py imports the mm layer: late import)
         fput(m, vma.vm_file)
 
 
@@ -313,6 +314,7 @@ def vma_dup(vma: VmAreaStruct) -> VmAreaStruct:
                        vma.vm_file, vma.anon_vma, [], vma.vm_page_prot, vma.vm_ops,
                        vma.special_name)
     if new.vm_file is not None:
+        from memsim.fs.file import get_file
         get_file(new.vm_file)
     return new
 
@@ -383,18 +385,6 @@ def split_huge_pmd_address(m: Machine, vma: VmAreaStruct, addr: int) -> None:
     if key in pgd.huge and addr & ((1 << pgd.pmd_shift) - 1):
         from memsim.mm.huge_memory import split_huge_pmd
         split_huge_pmd(m, vma, key << pgd.pmd_shift)
-
-
-def get_file(file: Any) -> None:
-    """get_file(): the VMA's reference on its file (fs/file.py)."""
-    from memsim.fs.file import get_file as _get_file
-    _get_file(file)
-
-
-def fput(m: Machine, file: Any) -> None:
-    """fput(): drop the VMA's reference; the last one may evict an unlinked inode."""
-    from memsim.fs.file import fput as _fput
-    _fput(m, file)
 
 
 def vma_is_accessible(vma: VmAreaStruct) -> bool:
