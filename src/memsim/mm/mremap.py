@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from memsim.fs.file import get_file
 from memsim.include.mm import (
     VM_ACCOUNT,
     VM_DONTEXPAND,
@@ -50,7 +51,6 @@ from memsim.mm.vma import (
     find_vma,
     find_vma_intersection,
     find_vma_prev,
-    get_file,
     vm_stat_account,
     vma_dup,
     vma_link,
