@@ -11,7 +11,7 @@ compatible with any anon_vma. Lookups and the VMA list are in mm/mmap.py.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from memsim.machine import Machine
 
 _vm_end = attrgetter("vm_end")
+_vm_start = attrgetter("vm_start")
 
 
 class VmaError(Exception):
@@ -82,13 +83,24 @@ def find_vma_intersection(mm: MmStruct, start: int, end: int) -> VmAreaStruct | 
     return None
 
 
+def vma_pos(mm: MmStruct, vma: VmAreaStruct) -> int:
+    """Where *vma* sits in ``mm.vmas``: a bisect on vm_start (starts stay sorted even while
+    a merge is adjusting bounds); the linear search only if a merge has made two VMAs
+    start at the same address for a moment."""
+    vmas = mm.vmas
+    i = bisect_left(vmas, vma.vm_start, key=_vm_start)
+    if i < len(vmas) and vmas[i] is vma:
+        return i
+    return vmas.index(vma)
+
+
 def vma_prev(mm: MmStruct, vma: VmAreaStruct) -> VmAreaStruct | None:
-    i = mm.vmas.index(vma)
+    i = vma_pos(mm, vma)
     return mm.vmas[i - 1] if i > 0 else None
 
 
 def vma_next(mm: MmStruct, vma: VmAreaStruct) -> VmAreaStruct | None:
-    i = mm.vmas.index(vma)
+    i = vma_pos(mm, vma)
     return mm.vmas[i + 1] if i + 1 < len(mm.vmas) else None
 
 
@@ -114,7 +126,7 @@ def vma_link(mm: MmStruct, vma: VmAreaStruct) -> None:
 
 def vma_unlink(mm: MmStruct, vma: VmAreaStruct) -> None:
     """Remove *vma* from the tree and i_mmap; map_count -= 1."""
-    mm.vmas.remove(vma)
+    del mm.vmas[vma_pos(mm, vma)]
     mm.map_count -= 1
     if vma.vm_file is not None:
         i_mmap_remove(vma)
@@ -411,7 +423,7 @@ def find_mergeable_anon_vma(vma: VmAreaStruct) -> Any:
     stay mergeable), only when that neighbour's anon_vma is not shared with a fork parent.
     """
     mm = vma.vm_mm
-    i = mm.vmas.index(vma)
+    i = vma_pos(mm, vma)
     if i + 1 < len(mm.vmas):
         nxt = mm.vmas[i + 1]
         if anon_vma_compatible(vma, nxt) and nxt.anon_vma is not None \
