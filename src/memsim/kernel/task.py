@@ -538,6 +538,10 @@ def spawn(m: Machine, name: str, *, randomize: bool | None = None,
     argument page, and [vvar]/[vdso]. Randomisation follows kernel.randomize_va_space and
     the machine's seed (``randomize=False`` gives the ``setarch -R`` layout).
     """
+    # SIM: no ELF interpreter or shared libraries are mapped (the executable behaves like a
+    # PIE that needs none, yet keeps ld.so's ET_DYN load base); the process has no parent
+    # task (PPid 0), runs as root, and the random draws come from Python's PRNG seeded by
+    # the machine seed and the PID rather than the kernel's get_random_*.
     from memsim.mm.mmap import LAYOUTS, arch_pick_mmap_layout
     if randomize is None:
         randomize = m.sysctl.randomize_va_space > 0

@@ -823,6 +823,8 @@ def user_access(m: Machine, task: Any, addr: int, write: bool) -> int:
     One user access to *addr* as the MMU performs it: a present PTE with the needed
     permission sets the accessed (and dirty) bit; anything else raises #PF, handled by
     do_user_addr_fault, and the access is retried. Returns the PFN accessed.
+    # SIM: accesses are loads and stores; instruction fetches (X86_PF_INSTR, the NX bit)
+    # are not modelled — spawn's entry-point fetch is a load.
     """
     mm = task.mm
     pgd = mm.pgd
