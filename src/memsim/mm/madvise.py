@@ -42,7 +42,7 @@ from memsim.include.mm import (
     VM_WIPEONFORK,
     VM_WRITE,
 )
-from memsim.include.mm_types import MM_ANONPAGES, MM_SWAPENTS, MmStruct, VmAreaStruct
+from memsim.include.mm_types import MM_SWAPENTS, MmStruct, VmAreaStruct
 from memsim.include.mman import (
     EACCES,
     EAGAIN,
@@ -90,20 +90,14 @@ from memsim.include.pgtable_types import (
     make_pte_marker,
     pte_present,
 )
-from memsim.include.vmstat_items import VmEventItem
 from memsim.kernel.task import register_syscall
 from memsim.mm.memory import (
     ZapDetails,
     add_mm_counter,
-    folio_get,
-    folio_mark_dirty,
-    folio_put,
-    mm_counter_file,
     vm_normal_page,
     zap_page_range_single,
 )
 from memsim.mm.mmap import PAGE_ALIGN
-from memsim.mm.rmap import folio_remove_rmap_pte
 from memsim.mm.swap import (
     folio_deactivate,
     folio_mark_lazyfree,
@@ -314,65 +308,6 @@ def can_madv_lru_vma(vma: VmAreaStruct) -> bool:
     return not vma.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)
 
 
-def _unmap_one(m: Machine, vma: VmAreaStruct, t: Any, i: int, pfn: int) -> None:
-    """try_to_unmap_one() for a page mapped once: the PTE goes, dirtiness moves to the page."""
-    pte = int(t.pte[i])
-    t.pte[i] = 0
-    t.nr_used -= 1
-    mm = vma.vm_mm
-    if m.mem_map.mapping[pfn] & 1:
-        add_mm_counter(mm, MM_ANONPAGES, -1)
-    else:
-        add_mm_counter(mm, mm_counter_file(m, pfn), -1)
-    if pte & _PAGE_DIRTY:
-        folio_mark_dirty(m, pfn)
-    folio_remove_rmap_pte(m, pfn)
-    folio_put(m, pfn)
-
-
-def shrink_folio(m: Machine, vma: VmAreaStruct, t: Any, i: int, pfn: int) -> None:
-    """shrink_folio_list() for one isolated page of MADV_PAGEOUT (references ignored)."""
-    mem = m.mem_map
-    f = mem.flags[pfn]
-    anon = bool(mem.mapping[pfn] & 1)
-    if anon and f & _PG_SWAPBACKED:
-        # add_to_swap (activated when there is no free slot), unmap, swap_writepage,
-        # __remove_mapping: mm/swap_state.py pageout_anon_folio
-        from memsim.mm.swap_state import pageout_anon_folio
-        folio_get(m, pfn)           # the isolation reference
-        pageout_anon_folio(m, pfn)
-        folio_put(m, pfn)
-        return
-    if anon:
-        # MADV_FREE page: discard it unless it was re-dirtied through the PTE
-        pte = int(t.pte[i])
-        if pte & _PAGE_DIRTY or f & _PG_DIRTY:
-            if pte & _PAGE_DIRTY:
-                mem.flags[pfn] |= _PG_DIRTY
-            mem.flags[pfn] |= _PG_SWAPBACKED | _PG_ACTIVE
-            return
-        _unmap_one(m, vma, t, i, pfn)
-        m.vm_event[VmEventItem.PGLAZYFREED] += 1
-        return
-    ops = vma.vm_ops
-    if ops is not None and ops.is_shmem():
-        # SIM: shmem pages would be unmapped and then fail shmem_writeout without swap
-        return
-    folio_get(m, pfn)           # the isolation reference
-    _unmap_one(m, vma, t, i, pfn)
-    if mem.flags[pfn] & _PG_DIRTY:
-        # direct reclaim does not write file pages back: activate_locked
-        mem.flags[pfn] |= _PG_ACTIVE
-        folio_put(m, pfn)
-        return
-    from memsim.mm.filemap import mapping_of_pfn
-    from memsim.mm.truncate import mapping_evict_folio
-    mapping = mapping_of_pfn(m, pfn)
-    folio_put(m, pfn)
-    if mapping is not None and mem.mapcount1[pfn] == 0:
-        mapping_evict_folio(m, mapping, pfn)
-
-
 def madvise_cold_or_pageout(m: Machine, vma: VmAreaStruct, start: int, end: int,
                             pageout: bool) -> int:
     if not can_madv_lru_vma(vma):
@@ -398,13 +333,9 @@ def madvise_cold_or_pageout(m: Machine, vma: VmAreaStruct, start: int, end: int,
                 isolated.append((t, i, pfn))
         elif not folio_unevictable(m, pfn):
             folio_deactivate(m, pfn)
-    for t, i, pfn in isolated:
-        # reclaim_pages(): isolated from its LRU list, reclaimed, survivors put back
-        from memsim.mm.vmscan import folio_isolate_lru_noref, folio_putback_lru_noref
-        on_lru = folio_isolate_lru_noref(m, pfn)
-        shrink_folio(m, vma, t, i, pfn)
-        if on_lru and mem.refcount[pfn]:
-            folio_putback_lru_noref(m, pfn)
+    if isolated:
+        from memsim.mm.vmscan import folio_isolate_lru, reclaim_pages
+        reclaim_pages(m, [pfn for _t, _i, pfn in isolated if folio_isolate_lru(m, pfn)])
     return 0
 
 

@@ -647,6 +647,26 @@ def _thp_mapped(m: Machine, pfn: int) -> bool:
 
 # ---- the list shrinkers -------------------------------------------------------------------------
 
+def reclaim_pages(m: Machine, folios: list[int]) -> int:
+    """
+    reclaim_pages() (MADV_PAGEOUT): reclaim isolated folios — each holding the isolation
+    reference folio_isolate_lru() took — with references ignored, node by node; the ones
+    kept go back to their LRU lists. Returns the pages reclaimed.
+    """
+    by_node: dict[int, list[int]] = {}
+    for pfn in folios:
+        by_node.setdefault(m.page_zone(pfn).node, []).append(pfn)
+    reclaimed = 0
+    for nid, lst in by_node.items():
+        sc = ScanControl(may_writepage=True, may_unmap=True, may_swap=True)
+        nr, kept = shrink_folio_list(m, lst, m.nodes[nid], sc, ReclaimStat(),
+                                     ignore_references=True)
+        reclaimed += nr
+        for pfn in kept:
+            folio_putback_lru(m, pfn)
+    return reclaimed
+
+
 def shrink_inactive_list(m: Machine, nr_to_scan: int, lruvec: Lruvec, sc: ScanControl,
                          lru: int) -> int:
     """shrink_inactive_list(): isolate from the inactive tail, reclaim, put back."""
