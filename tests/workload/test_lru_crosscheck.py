@@ -131,3 +131,35 @@ def test_plain_lru_equals_libcachesim_swap(name: str, spec: dict[str, object], c
     assert r.series[-1]["pswpout"] > 0
     if name != "shift":                    # shift's old working sets never come back
         assert r.maj_flt > 0 and r.series[-1]["pswpin"] > 0
+
+
+def test_plain_swap_eviction_leaks_nothing() -> None:
+    # Evicted pages that had been activated (e.g. by a workingset refault) must leave
+    # through reclaim_pages(), which clears PG_active: freeing an active page is a bad
+    # page (PAGE_FLAGS_CHECK_AT_FREE) that the kernel leaks. A leak would fill memory
+    # until the kernel's own reclaim ran and took pages from behind the policy's back.
+    from memsim.include.mman import MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE
+    from memsim.machine import Machine
+    from memsim.mm.lru_plain import plain_lru_register
+    from memsim.workload.runner import STAMP, read_vmstat
+    m = Machine.boot(PLAIN)
+    m.swapon(32 << 20)
+    p = m.spawn("w")
+    a = p.mmap(0, 3072 << 12, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    pl = plain_lru_register(m, p, a, a + (3072 << 12), 2048)
+    tr = generate("uniform", 3072, 30000, seed=2, write_ratio=0.25)
+    free = []
+    for k in range(0, len(tr), 5000):
+        p.access_many([a + (x << 12) for x in tr.pages[k:k + 5000]], tr.writes[k:k + 5000],
+                      STAMP)
+        mi = {ln.split(":")[0]: int(ln.split()[1]) for ln in m.proc("meminfo").splitlines()}
+        # every page is free, on a pcp list or on the anon LRU (plus a few page tables)
+        free.append(m.nr_free_pages() + m.nr_pcp_pages() +
+                    (mi["Active(anon)"] + mi["Inactive(anon)"] + mi["PageTables"]) // 4)
+    vm = read_vmstat(m)
+    assert "BUG" not in m.dmesg()
+    assert vm["pgsteal_kswapd"] == vm["pgsteal_direct"] == 0
+    assert pl.evicted_by["swap"] + pl.evicted_by["zero"] == pl.evictions  # never discarded
+    assert pl.misses == _lcs_lru(tr, 2048)
+    assert max(free) - min(free) < 32, free
+    m.validate()

@@ -35,6 +35,7 @@ from memsim.include.mm_types import PAGE_MAPPING_ANON
 from memsim.include.pgtable_types import _PAGE_PRESENT, pte_pfn
 from memsim.mm import rmap
 from memsim.mm.memory import folio_get, folio_put, zap_page_range_single
+from memsim.mm.swapfile import folio_test_swapcache
 from memsim.mm.vma import vma_lookup
 
 if TYPE_CHECKING:
@@ -130,52 +131,35 @@ def plain_lru_register(m: Machine, task: Any, start: int, end: int,
 
 def _swap_out(m: Machine, pfn: int) -> bool:
     """
-    Anonymous page -> swap, as shrink_folio_list does for one isolated folio: isolated
-    from its LRU list, add_to_swap, try_to_unmap, swap_writepage, __remove_mapping
-    (mm/swap_state.py pageout_anon_folio); put back on the LRU when it stays.
+    Anonymous page -> swap the way MADV_PAGEOUT sends it: isolated from its LRU list
+    (the per-CPU batches drained first when it sits in one) and handed to vmscan's
+    reclaim_pages(), i.e. shrink_folio_list with references ignored — add_to_swap,
+    try_to_unmap, swap_writepage, __remove_mapping. True when the page left memory.
     """
     if getattr(m, "swap_entry_for_unmap", None) is None:
         return False
-    si_swapinfo, pageout_anon_folio = _swap_fns()
-    if si_swapinfo(m)[0] <= 0:
-        return False                       # no free slot: the page cannot go
-    isolate, putback = _lru_isolation()
-    mem = m.mem_map
-    folio_get(m, pfn)                      # the isolation reference
-    on_lru = bool(isolate(m, pfn)) if isolate is not None else False
-    ok = pageout_anon_folio(m, pfn)
-    if not ok and on_lru and putback is not None and mem.refcount[pfn]:
-        putback(m, pfn)
-    folio_put(m, pfn)
-    return ok
+    si_swapinfo, isolate, reclaim_pages, lru_add_drain = _swap_fns()
+    if si_swapinfo(m)[0] <= 0 and not folio_test_swapcache(m, pfn):
+        return False                       # no free slot and none held: the page cannot go
+    if not isolate(m, pfn):
+        lru_add_drain(m)                   # still in a per-CPU folio batch
+        if not isolate(m, pfn):
+            return False
+    return reclaim_pages(m, [pfn]) > 0
 
 
 _SWAP_FNS: list[Any] = []
 
 
-def _swap_fns() -> tuple[Callable[[Machine], tuple[int, int]], Callable[[Machine, int], bool]]:
-    """mm/swapfile.py's si_swapinfo and mm/swap_state.py's pageout_anon_folio (imported on
-    first use: swap may not be built)."""
+def _swap_fns() -> tuple[Any, Any, Any, Any]:
+    """si_swapinfo, folio_isolate_lru, reclaim_pages and lru_add_drain (imported on first
+    use: mm/swapfile.py and mm/vmscan.py import this module's callers)."""
     if not _SWAP_FNS:
-        from memsim.mm.swap_state import pageout_anon_folio
+        from memsim.mm.swap import lru_add_drain
         from memsim.mm.swapfile import si_swapinfo
-        _SWAP_FNS[:] = [si_swapinfo, pageout_anon_folio]
-    return _SWAP_FNS[0], _SWAP_FNS[1]
-
-
-_ISOLATION: list[Any] = []
-
-
-def _lru_isolation() -> tuple[Any, Any]:
-    """vmscan's folio_isolate_lru_noref / folio_putback_lru_noref (None without them)."""
-    if not _ISOLATION:
-        try:
-            from memsim.mm import vmscan
-            _ISOLATION[:] = [getattr(vmscan, "folio_isolate_lru_noref", None),
-                             getattr(vmscan, "folio_putback_lru_noref", None)]
-        except ImportError:                # pragma: no cover - reclaim not built
-            _ISOLATION[:] = [None, None]
-    return _ISOLATION[0], _ISOLATION[1]
+        from memsim.mm.vmscan import folio_isolate_lru, reclaim_pages
+        _SWAP_FNS[:] = [si_swapinfo, folio_isolate_lru, reclaim_pages, lru_add_drain]
+    return _SWAP_FNS[0], _SWAP_FNS[1], _SWAP_FNS[2], _SWAP_FNS[3]
 
 
 def plain_evict_page(m: Machine, mm: MmStruct, addr: int) -> str:

@@ -351,7 +351,7 @@ def _alloc_swap_scan_cluster(st: SwapState, si: SwapInfoStruct, offset: int,
 def cluster_alloc_swap_entry(st: SwapState, si: SwapInfoStruct, usage: int) -> int:
     """cluster_alloc_swap_entry() for order 0: the per-CPU cluster first, then a free
     cluster, then the nonfull and frag lists."""
-    cpu = st.m.smp_processor_id()
+    cpu = st.m.raw_smp_processor_id()     # this_cpu_ptr() under si->lock (SIM: not modelled)
     found = 0
     offset = si.percpu_next[cpu]
     if offset:
@@ -521,7 +521,7 @@ def folio_alloc_swap(m: Machine, pfn: int) -> int:
     """folio_alloc_swap(): an entry from this CPU's slots cache (refilled with a batch of
     SWAP_SLOTS_CACHE_SIZE), else one straight from get_swap_pages. 0 when swap is full."""
     st = swap_state(m)
-    c = st.slots[m.smp_processor_id()]
+    c = st.slots[m.raw_smp_processor_id()]   # raw_cpu_ptr(&swp_slots), then its mutex
     if _check_cache_active(st):
         if not c.nr and st.swap_slot_cache_active and st.swap_slot_cache_enabled:
             c.slots = get_swap_pages(st, SWAP_SLOTS_CACHE_SIZE)
@@ -538,7 +538,7 @@ def folio_alloc_swap(m: Machine, pfn: int) -> int:
 
 def free_swap_slot(st: SwapState, entry: int) -> None:
     """free_swap_slot(): into this CPU's return cache (flushed when full), or freed now."""
-    c = st.slots[st.m.smp_processor_id()]
+    c = st.slots[st.m.raw_smp_processor_id()]   # raw_cpu_ptr(&swp_slots)
     if st.swap_slot_cache_active and st.swap_slot_cache_enabled:
         if len(c.slots_ret) >= SWAP_SLOTS_CACHE_SIZE:
             swapcache_free_entries(st, c.slots_ret)

@@ -654,7 +654,9 @@ def reclaim_pages(m: Machine, folios: list[int]) -> int:
     kept go back to their LRU lists. Returns the pages reclaimed.
     """
     by_node: dict[int, list[int]] = {}
+    flags = m.mem_map.flags
     for pfn in folios:
+        flags[pfn] &= ~_PG_ACTIVE           # folio_clear_active(): shrink_folio_list BUGs on it
         by_node.setdefault(m.page_zone(pfn).node, []).append(pfn)
     reclaimed = 0
     for nid, lst in by_node.items():
