@@ -145,7 +145,7 @@ def _swap_out(m: Machine, pfn: int) -> bool:
         lru_add_drain(m)                   # still in a per-CPU folio batch
         if not isolate(m, pfn):
             return False
-    return reclaim_pages(m, [pfn]) > 0
+    return bool(reclaim_pages(m, [pfn]) > 0)
 
 
 _SWAP_FNS: list[Any] = []
