@@ -661,8 +661,13 @@ def filemap_fault(m: Machine, vma: VmAreaStruct, pgoff: int, flags: int) -> tupl
         return -1, VM_FAULT_SIGBUS
     ret = 0
     fpin = False
+    refcount = m.mem_map.refcount
+    # filemap_get_folio(): the folio comes with a reference that the caller (and then the
+    # PTE) owns; holding it across the readahead below keeps reclaim — which the readahead's
+    # allocations may enter — from freeing the very page being faulted on
     pfn = mapping.i_pages.get(pgoff)
     if pfn is not None:
+        refcount[pfn] += 1
         if not flags & FAULT_FLAG_TRIED:
             fpin = do_async_mmap_readahead(m, vma, pgoff, pfn, flags)
     else:
@@ -676,13 +681,14 @@ def filemap_fault(m: Machine, vma: VmAreaStruct, pgoff: int, flags: int) -> tupl
             if pfn is None:
                 return -1, VM_FAULT_OOM
             filemap_add_folio(m, mapping, pfn, pgoff)
+        refcount[pfn] += 1
     if not m.mem_map.flags[pfn] & PG_uptodate:
         # page_not_uptodate: read it synchronously (the lock is dropped for that)
         fpin = fpin or _allow_retry_first(flags)
         filemap_read_folio_io(m, mapping, pfn)
     if fpin:
+        m.put_page(pfn)                 # the retry looks the page up again
         return -1, ret | VM_FAULT_RETRY
-    m.mem_map.refcount[pfn] += 1
     return pfn, ret
 
 
