@@ -201,7 +201,7 @@ def test_anon_page_life() -> None:
     c.exit()
     assert swp_entry(0, 512) not in st.cache
     assert si.swap_map[512] == SWAP_HAS_CACHE
-    assert swp_entry(0, 512) in st.slots[m.smp_processor_id()].slots_ret
+    assert swp_entry(0, 512) in st.slots[m.raw_smp_processor_id()].slots_ret
     assert meminfo(m)["SwapCached"] == 0 and meminfo(m)["SwapFree"] == free_before
     p.exit()
     m.validate()
