@@ -63,6 +63,7 @@ def test_toml_machine_file(tmp_path: Path) -> None:
         load_toml(unk)
 
 
+@pytest.mark.kernel_report
 def test_same_seed_same_output() -> None:
     """Determinism: the same config gives byte-identical /proc and dmesg."""
     a = Machine.boot(mem="2G", seed=7)
@@ -89,6 +90,7 @@ def test_cli_proc_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "thp: expected one of always, madvise, never" in capsys.readouterr().err
 
 
+@pytest.mark.kernel_report
 def test_cli_run_tour(capsys: pytest.CaptureFixture[str]) -> None:
     """memsim run prints the tour and the key /proc files."""
     assert main(["run", "--mem", "2G"]) == 0

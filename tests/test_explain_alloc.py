@@ -17,6 +17,7 @@ def _by(outs: list[Outcome]) -> dict[str, Outcome]:
             for o in outs}
 
 
+@pytest.mark.kernel_report
 def test_small_contiguous_atomic_recommends_kmalloc_gfp_atomic() -> None:
     m = Machine.boot()
     free0 = m.nr_free_pages() + m.nr_pcp_pages()
@@ -38,6 +39,7 @@ def test_small_contiguous_atomic_recommends_kmalloc_gfp_atomic() -> None:
     assert m.nr_free_pages() + m.nr_pcp_pages() >= free0 - 64
 
 
+@pytest.mark.kernel_report
 def test_large_noncontiguous_process_recommends_vmalloc() -> None:
     m = Machine.boot()
     size = 10 << 20
@@ -92,6 +94,7 @@ def test_i386_highmem_candidate() -> None:
     m.validate()
 
 
+@pytest.mark.kernel_report
 def test_deterministic() -> None:
     req = AllocRequest(size=20000, contiguous=False, context="irq")
     a = explain_alloc(Machine.boot(), req).to_json()
@@ -99,6 +102,7 @@ def test_deterministic() -> None:
     assert a == b
 
 
+@pytest.mark.kernel_report
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "e.json"
     assert main(["explain-alloc", "--size", "4K", "--context", "irq", "--json",

@@ -14,6 +14,7 @@ def _run(m: Machine, fn: object) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.kernel_report
 def test_contexts_step() -> None:
     m = Machine.boot(mem="1G")
     out = _run(m, tour_contexts)
@@ -52,6 +53,7 @@ def test_percpu_step() -> None:
     assert "64 x alloc_percpu(64 bytes)" in out
 
 
+@pytest.mark.kernel_report
 @pytest.mark.parametrize("arch", ["arm64", "arm", "i386"])
 def test_whole_tour_runs_on_every_arch(arch: str) -> None:
     """The tour leaves memory to the parts after it on every arch (arm64's ZONE_DMA is all

@@ -141,6 +141,7 @@ def test_vmap_stack_cache_reuse() -> None:
     assert fork.kernel_stacks(m).cached[0] == [None, None]
 
 
+@pytest.mark.kernel_report
 def test_vmap_stack_guard_page_hit() -> None:
     m = Machine.boot(arch="x86_64", mem="256M", cpus=1)
     s = m.alloc_task_stack()
@@ -162,6 +163,7 @@ def test_vmap_stack_guard_page_hit() -> None:
     assert kernel_stack_kb(m) == 0
 
 
+@pytest.mark.kernel_report
 def test_vmap_stack_guard_page_hit_strict() -> None:
     m = Machine.boot(arch="x86_64", mem="256M", cpus=1, strict=True)
     s = m.alloc_task_stack()
@@ -173,6 +175,7 @@ def test_vmap_stack_guard_page_hit_strict() -> None:
 # ---------------------------------------------------------------- IRQ stacks
 
 
+@pytest.mark.kernel_report
 def test_irq_stacks_x86_64() -> None:
     m = Machine.boot(arch="x86_64", mem="256M", cpus=2)
     st0, st1 = m.irq_stack(0), m.irq_stack(1)

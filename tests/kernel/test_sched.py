@@ -92,6 +92,7 @@ def test_nesting_and_restore() -> None:
     assert m.current_cpu == 0 and m.preempt_count == [0, 0] and m._atomic_cpus == 0
 
 
+@pytest.mark.kernel_report
 def test_sleeping_alloc_reports_in_every_atomic_context() -> None:
     m = boot()
     s = m.kmem_cache_create("ctx", 64)
@@ -134,6 +135,7 @@ def test_no_report_for_atomic_gfp_or_process_context() -> None:
     assert m.log.since(start) == "" and m.debug.reports == []
 
 
+@pytest.mark.kernel_report
 def test_rate_limited_once_per_hz() -> None:
     m = boot()
     m.clock_ns += 2_000_000_000
@@ -150,6 +152,7 @@ def test_rate_limited_once_per_hz() -> None:
         "BUG: sleeping function called from invalid context at mm/vmalloc.c:3305\n")
 
 
+@pytest.mark.kernel_report
 def test_strict_mode_raises_and_restores_context() -> None:
     m = boot(strict=True)
     free_before = m.nr_free_pages() + m.nr_pcp_pages()
@@ -160,6 +163,7 @@ def test_strict_mode_raises_and_restores_context() -> None:
     assert m.preempt_count == [0, 0] and m.current_cpu == 0 and m._atomic_cpus == 0
 
 
+@pytest.mark.kernel_report
 def test_spinlock_recursion() -> None:
     m = boot()
     lock = SpinLock("my_lock")
@@ -180,6 +184,7 @@ def test_spinlock_recursion() -> None:
     assert len(m.debug.reports) == 1
 
 
+@pytest.mark.kernel_report
 def test_spinlock_recursion_strict() -> None:
     m = boot(strict=True)
     lock = SpinLock()
@@ -203,6 +208,7 @@ def test_pfmemalloc_reserves_follow_interrupt_context() -> None:
         assert __gfp_pfmemalloc_flags(m, GFP_ATOMIC) == 0
 
 
+@pytest.mark.kernel_report
 def test_slab_allocator_reports_too() -> None:
     m = Machine.boot(settings={"slab": "slab"}, mem="512M", cpus=2)
     s = m.kmem_cache_create("ctx", 64)
@@ -214,6 +220,7 @@ def test_slab_allocator_reports_too() -> None:
     assert len(m.debug.reports) == 2
 
 
+@pytest.mark.kernel_report
 def test_mutex_may_sleep_and_refuses_deadlock() -> None:
     from memsim.errors import MemsimError
     from memsim.kernel.sched import Mutex, SpinLock

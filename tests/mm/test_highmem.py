@@ -38,6 +38,7 @@ def test_layout_matches_the_i386_6_12_build() -> None:
     assert hm.kmap_local_vaddr(1, 0) == hm.kmap_local_vaddr(0, 0) - KM_MAX_IDX * 4096
 
 
+@pytest.mark.kernel_report
 def test_kmap_of_a_highmem_page_gives_a_pkmap_address_and_page_address() -> None:
     m = _boot()
     (p,) = _high(m)
@@ -114,6 +115,7 @@ def test_full_pkmap_area_would_sleep_for_ever() -> None:
     assert "blocked for more than 120 seconds" in m.log.text()
 
 
+@pytest.mark.kernel_report
 def test_unbalanced_kunmap_is_a_kernel_bug() -> None:
     m = _boot()
     (p,) = _high(m)
@@ -152,6 +154,7 @@ def test_kmap_local_is_a_per_cpu_stack() -> None:
     assert m.kmap_local_page(c) == va
 
 
+@pytest.mark.kernel_report
 def test_kunmap_local_out_of_order_warns_and_drops_the_top_slot() -> None:
     m = _boot()
     hm = m.highmem
@@ -170,6 +173,7 @@ def test_kunmap_local_out_of_order_warns_and_drops_the_top_slot() -> None:
         m.kernel_read(vb, 1)
 
 
+@pytest.mark.kernel_report
 def test_kmap_local_overflow_is_a_kernel_bug() -> None:
     m = _boot()
     pages = _high(m, KM_MAX_IDX)
@@ -193,6 +197,7 @@ def test_kmap_atomic_disables_preemption_and_pagefaults() -> None:
     assert not highmem.pagefault_disabled(m)
 
 
+@pytest.mark.kernel_report
 def test_kmap_in_atomic_context_is_reported() -> None:
     m = _boot()
     (p,) = _high(m)

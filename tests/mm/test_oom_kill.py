@@ -401,6 +401,7 @@ def test_fault_oom_kills_another_process_and_the_fault_succeeds() -> None:
     m.validate()
 
 
+@pytest.mark.kernel_report
 def test_pagefault_out_of_memory_quiet_for_a_killed_task() -> None:
     m = boot()
     p = proc_with(m, "p", 1)

@@ -373,6 +373,7 @@ def test_allocation_failure_report() -> None:
     assert "Mem-Info:" in log and "lowmem_reserve[]:" in log
 
 
+@pytest.mark.kernel_report
 def test_double_free_is_reported_and_state_kept() -> None:
     """Freeing a free page: VM_BUG_ON_PAGE(page_ref_count(page) == 0); lists stay intact."""
     m = Machine.boot(mem="1G", cpus=1)
@@ -386,6 +387,7 @@ def test_double_free_is_reported_and_state_kept() -> None:
     validate_all(m)
 
 
+@pytest.mark.kernel_report
 def test_free_with_wrong_order_is_a_bad_page() -> None:
     """
     Freeing an order-2 block as order 3 covers its free buddy: the debug check of
@@ -407,6 +409,7 @@ def test_free_with_wrong_order_is_a_bad_page() -> None:
     validate_all(m)
 
 
+@pytest.mark.kernel_report
 def test_free_out_of_range_pfn_oopses() -> None:
     """A struct page pointer beyond the memmap faults: the oops text, no state change."""
     m = Machine.boot(mem="1G", cpus=1)
@@ -415,6 +418,7 @@ def test_free_out_of_range_pfn_oopses() -> None:
     validate_all(m)
 
 
+@pytest.mark.kernel_report
 def test_free_pages_bad_address() -> None:
     """free_pages(0) is a no-op; a non-direct-map address trips VM_BUG_ON(!virt_addr_valid)."""
     m = Machine.boot(mem="1G", cpus=1)
@@ -472,6 +476,7 @@ def test_alloc_pages_bulk() -> None:
     validate_all(m)
 
 
+@pytest.mark.kernel_report
 def test_order_above_max_fails_with_warning() -> None:
     """order > MAX_PAGE_ORDER: WARN_ON_ONCE unless __GFP_NOWARN, and NULL."""
     m = Machine.boot(mem="1G", cpus=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from memsim.include.gfp import GFP_ATOMIC, GFP_KERNEL
 from memsim.machine import Machine
 from memsim.mm.percpu import PCPU_MIN_UNIT_SIZE, pcpu_build_alloc_info
@@ -140,6 +142,7 @@ def test_atomic_allocation_failure_message() -> None:
             "no space left") in m.dmesg()
 
 
+@pytest.mark.kernel_report
 def test_illegal_size_or_align_warns() -> None:
     m = boot()
     assert m.alloc_percpu(0, 4) is None
@@ -152,6 +155,7 @@ def test_illegal_size_or_align_warns() -> None:
     assert f"WARNING: CPU: 0 PID: {m.current_pid} at mm/percpu.c:1780 pcpu_alloc" in log
 
 
+@pytest.mark.kernel_report
 def test_gfp_kernel_alloc_in_atomic_context_might_sleep() -> None:
     m = boot()
     m.clock_ns += 2_000_000_000
@@ -181,6 +185,7 @@ def test_get_cpu_put_cpu_preemption() -> None:
     assert "BUG: using" not in m.dmesg()
 
 
+@pytest.mark.kernel_report
 def test_preemptible_this_cpu_and_smp_processor_id_reports() -> None:
     m = boot()
     v = m.DEFINE_PER_CPU("v", 8)

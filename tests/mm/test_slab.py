@@ -555,6 +555,7 @@ def test_shrink_and_destroy(m: Machine) -> None:
     m.validate()
 
 
+@pytest.mark.kernel_report
 def test_create_errors_and_panic(m: Machine) -> None:
     mark = m.log.mark()
     assert m.kmem_cache_create("size-32", 32) is None
@@ -598,6 +599,7 @@ def test_debug_object_layout(m: Machine) -> None:
     assert raw[8:48] == b"\x6b" * 39 + b"\xa5"                # POISON_FREE, POISON_END
 
 
+@pytest.mark.kernel_report
 def test_bufctl_double_free_report(m: Machine) -> None:
     c = m.kmem_cache_create("plain", 40)
     p = m.kmem_cache_alloc(c, GFP_KERNEL)
@@ -763,6 +765,7 @@ def test_ctor_overwrite_and_destroy_redzone_reports(m: Machine) -> None:
     m.validate()
 
 
+@pytest.mark.kernel_report
 def test_bad_pointer_frees(m: Machine) -> None:
     c = m.kmem_cache_create("victim", 64)
     d = m.kmem_cache_create("other", 64)

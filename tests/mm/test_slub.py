@@ -259,6 +259,7 @@ def test_kmalloc_size_classes_and_types(m: Machine) -> None:
     assert p is not None and m.page_zone(m.virt_to_pfn(p)).name == "DMA"
 
 
+@pytest.mark.kernel_report
 def test_kmalloc_zero_null_large_and_too_large(m: Machine) -> None:
     assert m.kmalloc(0, GFP_KERNEL) == ZERO_SIZE_PTR
     m.kfree(None)
@@ -338,6 +339,7 @@ def test_sysfs_view(m: Machine) -> None:
 # ---------------------------------------------------------------------------- debugging
 
 
+@pytest.mark.kernel_report
 def test_double_free_reported_not_corrupting(m: Machine) -> None:
     s = m.kmem_cache_create("df", 64)
     a = m.kmem_cache_alloc(s, GFP_KERNEL)
@@ -355,6 +357,7 @@ def test_double_free_reported_not_corrupting(m: Machine) -> None:
     m.validate()
 
 
+@pytest.mark.kernel_report
 def test_invalid_pointer_and_wrong_cache(m: Machine) -> None:
     s = m.kmem_cache_create("ip", 64)
     t = m.kmem_cache_create("ip2", 128)
@@ -376,6 +379,7 @@ def test_invalid_pointer_and_wrong_cache(m: Machine) -> None:
     assert m.page_count(m.virt_to_pfn(p)) == 1
 
 
+@pytest.mark.kernel_report
 def test_strict_mode_raises(m: Machine) -> None:
     m2 = Machine.boot(mem="1G", strict=True)
     s = m2.kmem_cache_create("strict", 64)
@@ -391,6 +395,7 @@ def test_strict_mode_raises(m: Machine) -> None:
         m2.kmem_cache_free(s, c)
 
 
+@pytest.mark.kernel_report
 def test_redzone_overwrite_detected_on_free(m: Machine) -> None:
     s = m.kmem_cache_create("rz", 64, flags=DEBUG)
     assert (s.size, s.red_left_pad, s.inuse) == (160, 8, 72)
@@ -420,6 +425,7 @@ def test_redzone_overwrite_detected_on_free(m: Machine) -> None:
     assert m.kernel_read(a, 64) == b"\x6b" * 63 + b"\xa5"
 
 
+@pytest.mark.kernel_report
 def test_use_after_free_poison_detected_on_next_alloc(m: Machine) -> None:
     s = m.kmem_cache_create("uaf", 64, flags=DEBUG)
     a = m.kmem_cache_alloc(s, GFP_KERNEL)
@@ -439,6 +445,7 @@ def test_use_after_free_poison_detected_on_next_alloc(m: Machine) -> None:
     assert m.debug.taints == {"B", "W"}
 
 
+@pytest.mark.kernel_report
 def test_kmalloc_redzone_and_padding(m: Machine) -> None:
     m = Machine.boot(mem="1G", settings={"slab_debug": "FZPU,kmalloc-32"})
     s = m.kmem_cache_lookup("kmalloc-32")
@@ -467,6 +474,7 @@ def test_kmalloc_redzone_and_padding(m: Machine) -> None:
                      rf"0x{tail:016x}-0x{tail:016x} @offset={tail - slab.addr}$", text, re.M)
 
 
+@pytest.mark.kernel_report
 def test_destroy_with_live_objects(m: Machine) -> None:
     s = m.kmem_cache_create("leak", 128)
     objs = [m.kmem_cache_alloc(s, GFP_KERNEL) for _ in range(40)]
@@ -487,6 +495,7 @@ def test_destroy_with_live_objects(m: Machine) -> None:
     assert m.log.since(mark) == "" and s not in slub(m).slab_caches
 
 
+@pytest.mark.kernel_report
 def test_create_errors_and_panic(m: Machine) -> None:
     assert m.kmem_cache_create("huge", KMALLOC_MAX_SIZE + 1) is None
     assert "kmem_cache_create(huge) integrity check failed" in m.dmesg()

@@ -35,6 +35,7 @@ def m() -> Machine:
     return Machine.boot(arch="x86_64", mem="4G", cpus=2)
 
 
+@pytest.mark.kernel_report
 def test_placement_and_guard_pages(m: Machine) -> None:
     a = m.vmalloc(4 * PAGE_SIZE)
     b = m.vmalloc(100)
@@ -94,6 +95,7 @@ def test_vfree_lazy_purge_and_reuse(m: Machine) -> None:
     assert st.nr_purges == 3 and len(st.purge_list) == 1 and st.vmap_lazy_nr == 33
 
 
+@pytest.mark.kernel_report
 def test_vfree_null_and_double_free(m: Machine) -> None:
     m.vfree(None)
     a = m.vmalloc(PAGE_SIZE)
@@ -196,6 +198,7 @@ def test_vmalloc_huge(m: Machine) -> None:
     m.validate()
 
 
+@pytest.mark.kernel_report
 def test_vmap_put_pages_and_vunmap(m: Machine) -> None:
     pages = [m.alloc_page(GFP_KERNEL) or 0 for _ in range(3)]
     v = m.vmap(pages)
@@ -232,6 +235,7 @@ def test_vmalloc_larger_than_ram(m: Machine) -> None:
         in m.dmesg()
 
 
+@pytest.mark.kernel_report
 def test_sleeping_in_atomic_and_vfree_from_irq(m: Machine) -> None:
     m.clock_ns += 2_000_000_000
     with m.preempt_disabled(cpu=0):
@@ -257,6 +261,7 @@ def test_sleeping_in_atomic_and_vfree_from_irq(m: Machine) -> None:
     assert m.vmalloc_to_page(a) is None and m.vmalloc_state.nr_vmalloc_pages == 0
 
 
+@pytest.mark.kernel_report
 def test_vmalloc_and_vunmap_in_interrupt_are_bugs() -> None:
     m = Machine.boot(mem="1G", cpus=2)
     with m.irq_context(cpu=0):
@@ -276,6 +281,7 @@ def test_vmalloc_and_vunmap_in_interrupt_are_bugs() -> None:
     m.vunmap(addr)
 
 
+@pytest.mark.kernel_report
 def test_ioremap_device_memory_and_vmallocinfo() -> None:
     m = Machine.boot(mem="1G", cpus=2)
     addr = m.ioremap(0xFEBD0000 + 0x10, 0x2000)        # PCI MMIO (the 3-4 GiB hole)
@@ -295,6 +301,7 @@ def test_ioremap_device_memory_and_vmallocinfo() -> None:
     assert "iounmap: bad address" in m.log.since(mark)
 
 
+@pytest.mark.kernel_report
 def test_vfree_in_atomic_context_reports_sleeping() -> None:
     m = Machine.boot(mem="1G", cpus=2)
     a = m.vmalloc(8192)

@@ -383,6 +383,7 @@ def test_replay_chunks_and_line_endings(tmp_path: Path, capture_lines: list[str]
     assert summaries[0]["events_total"] == 3000 - 12 - 1
 
 
+@pytest.mark.kernel_report
 def test_replay_model_failures_are_counted(tmp_path: Path) -> None:
     """An allocation the model cannot satisfy is counted; its free is matched, not an error."""
     lines = [
