@@ -132,14 +132,23 @@ def test_fork_shares_thp_and_cow_splits() -> None:
     assert hm.folio_entire_mapcount(m, head) == 2
     assert c.mm.rss_stat[MM_ANONPAGES] >= 512
     assert _codes(m, p, w, 0, 512) == "h512"
+    m.validate()
+    anon0 = m.nodes[0].vm_stat[NodeStatItem.NR_ANON_MAPPED]
     c.touch(w, PS, write=True, val=ord("c"))
     assert p.read(w, 1) == b"p" and c.read(w, 1) == b"c"
     assert _codes(m, c, w, 0, 2) == "A1h1"
+    # the child's PTEs map pages the parent's PMD still maps entirely: they were counted
+    # already (folio->_nr_pages_mapped >= ENTIRELY_MAPPED); only the copy is new
+    assert m.nodes[0].vm_stat[NodeStatItem.NR_ANON_MAPPED] == anon0 + 1
+    m.validate()
     c.exit()
     p.wait(c)
+    assert m.nodes[0].vm_stat[NodeStatItem.NR_ANON_MAPPED] == anon0
     assert hm.folio_entire_mapcount(m, head) == 1
     p.munmap(w, 512 * PS)
     assert _thps(m) == 0
+    assert m.nodes[0].vm_stat[NodeStatItem.NR_ANON_MAPPED] == anon0 - 512
+    m.validate()
 
 
 def test_whole_pmd_dontneed_frees_folio() -> None:
@@ -163,3 +172,4 @@ def test_thp_modes(mode: str, advise: bool, expect: bool) -> None:
         p.madvise(w, 512 * PS, MADV_HUGEPAGE)
     p.touch(w, PS, write=True, val=1)
     assert bool(p.mm.pgd.huge) is expect
+    m.validate()

@@ -591,10 +591,12 @@ def validate_address_spaces(m: Machine) -> None:
         PTE_PFN_MASK,
     )
     from memsim.include.vmstat_items import NodeStatItem
+    from memsim.mm.huge_memory import HPAGE_PMD_NR, is_huge_zero_pmd
     from memsim.mm.memory import mm_counter_file
 
     tasks = getattr(m, "tasks", {})
     maps: Counter[int] = Counter()
+    pmd_maps: Counter[int] = Counter()
     mem = m.mem_map
     for task in tasks.values():
         if task.exit_state is not None:
@@ -633,29 +635,47 @@ def validate_address_spaces(m: Machine) -> None:
             if used != t.nr_used:
                 raise CounterMismatchError(f"pid {task.pid}: PTE table {t.pfn:#x} holds "
                                            f"{used} entries, nr_used says {t.nr_used}")
-        huge = getattr(m, "validate_huge_hook", None)
-        if huge is not None:
-            huge(mm, rss, maps)
+        for pmd in pgd.huge.values():
+            # a PMD-mapped THP: 512 pages of RSS, one entire mapping of its folio
+            if not pmd & (_PAGE_PRESENT | _PAGE_PROTNONE) or is_huge_zero_pmd(m, pmd):
+                continue
+            head = (pmd & PTE_PFN_MASK) >> 12
+            pmd_maps[head] += 1
+            if mem.mapping[head] & 1:
+                rss[MM_ANONPAGES] += HPAGE_PMD_NR
+            else:
+                rss[mm_counter_file(m, head)] += HPAGE_PMD_NR
         for idx, name in ((MM_ANONPAGES, "MM_ANONPAGES"), (MM_FILEPAGES, "MM_FILEPAGES"),
                           (MM_SHMEMPAGES, "MM_SHMEMPAGES")):
             if rss[idx] != mm.rss_stat[idx]:
                 raise CounterMismatchError(f"pid {task.pid}: {name} is {mm.rss_stat[idx]}, "
                                            f"page tables map {rss[idx]}")
-    if getattr(m, "validate_huge_hook", None) is None:
-        anon = file = 0
-        for pfn, n in maps.items():
-            if mem.mapcount1[pfn] != n:
-                raise CounterMismatchError(f"page {pfn:#x}: _mapcount+1 = "
-                                           f"{mem.mapcount1[pfn]}, {n} PTEs map it")
-            if mem.refcount[pfn] < n:
-                raise CounterMismatchError(f"page {pfn:#x}: _refcount {mem.refcount[pfn]} "
-                                           f"< {n} mappings")
-            if mem.mapping[pfn] & 1:
-                anon += 1
-            else:
-                file += 1
-        have_anon = sum(pg.vm_stat[NodeStatItem.NR_ANON_MAPPED] for pg in m.nodes)
-        have_file = sum(pg.vm_stat[NodeStatItem.NR_FILE_MAPPED] for pg in m.nodes)
-        if have_anon != anon or have_file != file:
-            raise CounterMismatchError(f"NR_ANON_MAPPED {have_anon} / NR_FILE_MAPPED "
-                                       f"{have_file}, page tables map {anon} / {file}")
+    st = getattr(m, "thp", None)
+    entire: dict[int, int] = st.entire_mapcount if st is not None else {}
+    for head in set(entire) | set(pmd_maps):
+        if entire.get(head, 0) != pmd_maps[head]:
+            raise CounterMismatchError(f"folio {head:#x}: _entire_mapcount+1 = "
+                                       f"{entire.get(head, 0)}, {pmd_maps[head]} PMDs map it")
+    # references are the folio's (its head's); a page counts in NR_ANON_MAPPED or
+    # NR_FILE_MAPPED when a PTE maps it or a PMD maps its whole folio
+    refs: Counter[int] = Counter(pmd_maps)
+    mapped = set(maps)
+    for head in pmd_maps:
+        mapped.update(range(head, head + HPAGE_PMD_NR))
+    for pfn, n in maps.items():
+        if mem.mapcount1[pfn] != n:
+            raise CounterMismatchError(f"page {pfn:#x}: _mapcount+1 = "
+                                       f"{mem.mapcount1[pfn]}, {n} PTEs map it")
+        h1 = mem.compound_head1[pfn]
+        refs[h1 - 1 if h1 else pfn] += n
+    for pfn, n in refs.items():
+        if mem.refcount[pfn] < n:
+            raise CounterMismatchError(f"page {pfn:#x}: _refcount {mem.refcount[pfn]} "
+                                       f"< {n} mappings")
+    anon = sum(1 for pfn in mapped if mem.mapping[pfn] & 1)
+    file = len(mapped) - anon
+    have_anon = sum(pg.vm_stat[NodeStatItem.NR_ANON_MAPPED] for pg in m.nodes)
+    have_file = sum(pg.vm_stat[NodeStatItem.NR_FILE_MAPPED] for pg in m.nodes)
+    if have_anon != anon or have_file != file:
+        raise CounterMismatchError(f"NR_ANON_MAPPED {have_anon} / NR_FILE_MAPPED "
+                                   f"{have_file}, page tables map {anon} / {file}")

@@ -48,6 +48,7 @@ PAGE_MAPPING_FLAGS = PAGE_MAPPING_ANON | PAGE_MAPPING_KSM
 _PG_ANON_EXCL = 1 << PG_anon_exclusive
 _PG_SWAPBACKED = 1 << PageFlags.PG_swapbacked
 _PG_DIRTY = 1 << PageFlags.PG_dirty
+_PG_HEAD = 1 << PageFlags.PG_head
 _NR_ANON_MAPPED = NodeStatItem.NR_ANON_MAPPED
 _NR_FILE_MAPPED = NodeStatItem.NR_FILE_MAPPED
 _PTE_PRESENT_MASK = _PAGE_PRESENT | _PAGE_PROTNONE
@@ -198,10 +199,24 @@ def folio_add_new_anon_rmap(m: Machine, pfn: int, vma: VmAreaStruct, address: in
     m.mod_node_page_state_pfn(pfn, _NR_ANON_MAPPED, 1)
 
 
+def _counted_by_pmd(m: Machine, pfn: int) -> bool:
+    """
+    A subpage of a large folio that a PMD maps entirely is already counted in
+    NR_ANON_MAPPED: __folio_add_rmap()/__folio_remove_rmap() count a page's first PTE
+    mapping only while ``folio->_nr_pages_mapped`` is below ENTIRELY_MAPPED.
+    """
+    mm_ = m.mem_map
+    h1 = mm_.compound_head1[pfn]
+    if not h1 and not mm_.flags[pfn] & _PG_HEAD:
+        return False
+    st = getattr(m, "thp", None)
+    return st is not None and st.entire_mapcount.get(h1 - 1 if h1 else pfn, 0) > 0
+
+
 def folio_add_anon_rmap_pte(m: Machine, pfn: int) -> None:
     """Another PTE maps an existing anonymous page (fork's copy_present_pte)."""
     mm_ = m.mem_map
-    if mm_.mapcount1[pfn] == 0:
+    if mm_.mapcount1[pfn] == 0 and not _counted_by_pmd(m, pfn):
         m.mod_node_page_state_pfn(pfn, _NR_ANON_MAPPED, 1)
     mm_.mapcount1[pfn] += 1
 
@@ -224,6 +239,8 @@ def folio_remove_rmap_pte(m: Machine, pfn: int) -> None:
     n = mm_.mapcount1[pfn] - 1
     mm_.mapcount1[pfn] = n
     if n == 0:
+        if _counted_by_pmd(m, pfn):
+            return
         anon = mm_.mapping[pfn] & PAGE_MAPPING_ANON
         m.mod_node_page_state_pfn(pfn, _NR_ANON_MAPPED if anon else _NR_FILE_MAPPED, -1)
     elif n < 0:
