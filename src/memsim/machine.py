@@ -1032,7 +1032,10 @@ class Machine:
         head1 = self.mem_map.compound_head1[page]
         head = head1 - 1 if head1 else page
         order = int(self.mem_map.compound_order[head])
-        _free_pages(self, head, order)
+        if order == 0:
+            self.free_pages_pfn(head, 0)   # the inlined pcp free when it applies
+        else:
+            _free_pages(self, head, order)
 
     def page_to_pfn(self, page: int) -> int:
         return page
