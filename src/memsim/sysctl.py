@@ -43,6 +43,13 @@ class VmSysctl:
     oom_kill_allocating_task: int = 0
     oom_dump_tasks: int = 1
     randomize_va_space: int = 2
+    # mm/page-writeback.c: the dirty limits and the flusher's intervals
+    dirty_background_ratio: int = 10
+    dirty_background_bytes: int = 0
+    dirty_ratio: int = 20
+    dirty_bytes: int = 0
+    dirty_writeback_centisecs: int = 500
+    dirty_expire_centisecs: int = 3000
 
 
 #: name -> (kind, minimum, maximum); kind is "int", "list" or "str"
@@ -67,6 +74,13 @@ SYSCTLS: dict[str, tuple[str, int, int]] = {
     "panic_on_oom": ("int", 0, 2),
     "oom_kill_allocating_task": ("int", -(1 << 31), (1 << 31) - 1),
     "oom_dump_tasks": ("int", -(1 << 31), (1 << 31) - 1),
+    # mm/page-writeback.c vm_page_writeback_sysctls
+    "dirty_background_ratio": ("int", 0, 100),
+    "dirty_background_bytes": ("int", 0, (1 << 63) - 1),
+    "dirty_ratio": ("int", 0, 100),
+    "dirty_bytes": ("int", 0, (1 << 63) - 1),
+    "dirty_writeback_centisecs": ("int", 0, (1 << 31) - 1),
+    "dirty_expire_centisecs": ("int", 0, (1 << 31) - 1),
 }
 
 
@@ -112,7 +126,15 @@ def sysctl_write(m: Machine, name: str, text: str) -> None:
         raise ConfigError(f"vm.{name}: {x} is out of range [{lo}, {hi}] (EINVAL)")
     if name == "percpu_pagelist_high_fraction" and 0 < x < 8:
         raise ConfigError(f"vm.{name}: must be 0 or at least 8 (EINVAL)")
+    if name == "dirty_bytes" and 0 < x < 2 * 4096:
+        raise ConfigError(f"vm.{name}: must be 0 or at least 8192 (dirty_bytes_min, EINVAL)")
     setattr(v, name, x)
+    # the ratio and bytes forms exclude each other (dirty_*_handler in page-writeback.c)
+    pair = {"dirty_ratio": "dirty_bytes", "dirty_bytes": "dirty_ratio",
+            "dirty_background_ratio": "dirty_background_bytes",
+            "dirty_background_bytes": "dirty_background_ratio"}.get(name)
+    if pair is not None:
+        setattr(v, pair, 0)
     if name == "min_free_kbytes":
         m.user_min_free_kbytes = x
         page_alloc.setup_per_zone_wmarks(m)

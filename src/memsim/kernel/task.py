@@ -422,6 +422,22 @@ class TaskStruct:
             raise OSError(-r, f"{name}: {os.strerror(-r)}")
         return r
 
+    def _io(self, fn: Any, *args: Any) -> Any:
+        """Run a file syscall's kernel side as this task (``current``: its dirty-page
+        accounting and throttling are this task's), then return to user mode (kernel
+        threads woken meanwhile, such as the flusher or kswapd, run)."""
+        self._check_alive()
+        m = self.m
+        prev = m.current_pid, m.current_comm
+        m.current_pid, m.current_comm = self.pid, self.comm
+        try:
+            r = fn(m, *args)
+        finally:
+            m.current_pid, m.current_comm = prev
+        if self.sigkill_pending or m.kthread_pending:
+            self.exit_to_user_mode()
+        return r
+
     def open(self, path: str, flags: int = os.O_RDONLY, data: bytes | None = None) -> int:
         """open(2); with *data* the file is first created with that content (and fsynced)."""
         self._check_alive()
@@ -447,29 +463,29 @@ class TaskStruct:
 
     def pread(self, fd: int, count: int, offset: int) -> bytes:
         from memsim.fs.read_write import ksys_pread64
-        r = ksys_pread64(self.m, self._file(fd), count, offset)
+        r = self._io(ksys_pread64, self._file(fd), count, offset)
         if isinstance(r, int):
             self._check(r, "pread64")
             return b""
-        return r
+        return bytes(r)
 
     def pwrite(self, fd: int, data: bytes, offset: int) -> int:
         from memsim.fs.read_write import ksys_pwrite64
-        return self._check(ksys_pwrite64(self.m, self._file(fd), data, offset), "pwrite64")
+        return self._check(self._io(ksys_pwrite64, self._file(fd), data, offset), "pwrite64")
 
     def fd_read(self, fd: int, count: int) -> bytes:
         """read(2) (``p.read`` reads memory)."""
         from memsim.fs.read_write import ksys_read
-        r = ksys_read(self.m, self._file(fd), count)
+        r = self._io(ksys_read, self._file(fd), count)
         if isinstance(r, int):
             self._check(r, "read")
             return b""
-        return r
+        return bytes(r)
 
     def fd_write(self, fd: int, data: bytes) -> int:
         """write(2) (``p.write`` writes memory)."""
         from memsim.fs.read_write import ksys_write
-        return self._check(ksys_write(self.m, self._file(fd), data), "write")
+        return self._check(self._io(ksys_write, self._file(fd), data), "write")
 
     def lseek(self, fd: int, offset: int, whence: int = os.SEEK_SET) -> int:
         from memsim.fs.read_write import ksys_lseek
@@ -477,15 +493,15 @@ class TaskStruct:
 
     def ftruncate(self, fd: int, length: int) -> int:
         from memsim.fs.read_write import ksys_ftruncate
-        return self._check(ksys_ftruncate(self.m, self._file(fd), length), "ftruncate")
+        return self._check(self._io(ksys_ftruncate, self._file(fd), length), "ftruncate")
 
     def fsync(self, fd: int) -> int:
         from memsim.fs.read_write import ksys_fsync
-        return self._check(ksys_fsync(self.m, self._file(fd)), "fsync")
+        return self._check(self._io(ksys_fsync, self._file(fd)), "fsync")
 
     def fadvise(self, fd: int, offset: int, length: int, advice: int) -> int:
         from memsim.mm.fadvise import ksys_fadvise64_64
-        return self._check(ksys_fadvise64_64(self.m, self._file(fd), offset, length, advice),
+        return self._check(self._io(ksys_fadvise64_64, self._file(fd), offset, length, advice),
                            "fadvise64")
 
     def __repr__(self) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from errno import EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM
 from typing import TYPE_CHECKING, Any
 
+from memsim.fs.fs_writeback import __mark_inode_dirty
 from memsim.include.gfp import GFP_HIGHUSER_MOVABLE
 from memsim.include.mm import VM_HUGEPAGE, VM_RAND_READ, VM_SEQ_READ
 from memsim.include.page_flags import PageFlags, PG_readahead
@@ -44,6 +45,7 @@ from memsim.mm.memory import (
     VM_FAULT_SIGBUS,
     VmOps,
 )
+from memsim.mm.page_writeback import account_dirtied, balance_dirty_pages_ratelimited
 from memsim.mm.readahead import (
     FileRaState,
     ReadaheadControl,
@@ -106,6 +108,8 @@ class AddressSpace:
     #: workingset shadow entries: index -> shadow (SIM: the xarray's value entries;
     #: mm/workingset.py stores them on eviction, filemap_add_folio consumes them)
     shadows: dict[int, int] = field(default_factory=dict)
+    #: where the flusher's next write_cache_pages() starts (fs/fs_writeback.py)
+    writeback_index: int = 0
 
     @property
     def can_writeback(self) -> bool:
@@ -312,6 +316,8 @@ def folio_account_dirtied(m: Machine, mapping: AddressSpace, pfn: int) -> None:
         _node_mod(m, pfn, NodeStatItem.NR_FILE_DIRTY, 1)
         _zone_mod(m, pfn, ZoneStatItem.NR_ZONE_WRITE_PENDING, 1)
         _node_mod(m, pfn, NodeStatItem.NR_DIRTIED, 1)
+        account_dirtied(m)                      # current->nr_dirtied++
+        __mark_inode_dirty(m, mapping)          # the flusher learns of the inode
 
 
 def folio_account_cleaned(m: Machine, pfn: int) -> None:
@@ -568,7 +574,7 @@ def write_end(m: Machine, mapping: AddressSpace, pfn: int, pos: int, copied: int
 
 def generic_perform_write(m: Machine, file: File, pos: int, data: bytes) -> int:
     """generic_perform_write(): copy *data* into the cache at *pos*; bytes written or
-    -errno. # SIM: balance_dirty_pages_ratelimited() never throttles."""
+    -errno; balance_dirty_pages_ratelimited() after each page (mm/page_writeback.py)."""
     mapping = file.f_mapping
     written = 0
     while written < len(data):
@@ -581,6 +587,7 @@ def generic_perform_write(m: Machine, file: File, pos: int, data: bytes) -> int:
         write_end(m, mapping, pfn, pos, nbytes)
         pos += nbytes
         written += nbytes
+        balance_dirty_pages_ratelimited(m, mapping)
     return written
 
 

@@ -1248,9 +1248,9 @@ def should_abort_scan(m: Machine, lg: LruGenFolio, sc: Any) -> bool:
 def try_to_shrink_lruvec(m: Machine, lg: LruGenFolio, sc: Any,
                          shrink: ShrinkFolioList | None = None) -> bool:
     """try_to_shrink_lruvec(): evict batches until nr_to_scan is reached or the scan
-    should stop; True when the lruvec aged (nr_to_scan < 0).
-    # SIM: no wakeup_flusher_threads()/reclaim_throttle() when the oldest file generation
-    # is all unqueued dirty pages (shrink_folio_list writes them back itself)."""
+    should stop; True when the lruvec aged (nr_to_scan < 0). When the oldest file pages
+    taken were all dirty and not queued for I/O, the flushers are woken.
+    # SIM: no reclaim_throttle()."""
     scanned = 0
     swappiness = get_swappiness(m, sc)
     nr_to_scan = 0
@@ -1266,6 +1266,10 @@ def try_to_shrink_lruvec(m: Machine, lg: LruGenFolio, sc: Any,
             break
         if should_abort_scan(m, lg, sc):
             break
+    nr = getattr(sc, "nr", None)
+    if nr is not None and nr.unqueued_dirty and nr.unqueued_dirty == nr.file_taken:
+        from memsim.fs.fs_writeback import WB_REASON_VMSCAN, wakeup_flusher_threads
+        wakeup_flusher_threads(m, WB_REASON_VMSCAN)
     return nr_to_scan < 0
 
 

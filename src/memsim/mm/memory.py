@@ -587,7 +587,18 @@ def do_shared_fault(m: Machine, task: Any, vma: VmAreaStruct, address: int,
             return r
     _map_file_page(m, vma, address, pfn, True)
     folio_mark_dirty(m, pfn)
+    fault_dirty_shared_page(m, vma)
     return ret & VM_FAULT_MAJOR
+
+
+def fault_dirty_shared_page(m: Machine, vma: VmAreaStruct) -> None:
+    """fault_dirty_shared_page(): after a store dirtied a shared file page, the writer
+    is subject to dirty throttling (balance_dirty_pages_ratelimited)."""
+    file = vma.vm_file
+    mapping = getattr(file, "f_mapping", None) if file is not None else None
+    if mapping is not None and vma.vm_ops is not None and vma.vm_ops.page_mkwrite is not None:
+        from memsim.mm.page_writeback import balance_dirty_pages_ratelimited
+        balance_dirty_pages_ratelimited(m, mapping)
 
 
 def folio_mark_dirty(m: Machine, pfn: int) -> None:
@@ -621,7 +632,9 @@ def do_wp_page(m: Machine, task: Any, vma: VmAreaStruct, address: int, flags: in
             if r & VM_FAULT_ERROR:
                 return r
         folio_mark_dirty(m, pfn)
-        return wp_page_reuse(mm, address, orig, vma)
+        ret = wp_page_reuse(mm, address, orig, vma)
+        fault_dirty_shared_page(m, vma)
+        return ret
     mem = m.mem_map
     if pfn is not None and mem.mapping[pfn] & 1 and not rmap.PageKsm(m, pfn):
         if mem.flags[pfn] & _PG_ANON_EXCL or wp_can_reuse_anon_folio(m, pfn, vma):

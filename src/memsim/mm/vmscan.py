@@ -13,8 +13,7 @@ LRU lists: mm/mm_inline.py (primitives), mm/swap.py (batches). Swap: mm/swap_sta
 (optional: without it anonymous pages cannot be reclaimed). Workingset: mm/workingset.py.
 
 # SIM: no memory cgroups (one lruvec per node), no compaction (should_continue_reclaim is
-# false, compaction_ready never), no flusher threads (dirty file pages are written only by
-# kswapd's pageout, as the kernel does when PGDAT_DIRTY is set), no reclaim throttling
+# false, compaction_ready never), no reclaim throttling
 # (reclaim_throttle / too_many_isolated never wait), no buffer heads, I/O is synchronous.
 # SIM: the model's fault paths do not re-check their PTE after an allocation, so reclaim
 # does not unmap a folio that somebody holds an extra reference to (as it does not for a
@@ -535,12 +534,15 @@ def shrink_folio_list(m: Machine, folios: list[int], pgdat: PgData, sc: ScanCont
                 break
             dirty = bool(f & _PG_DIRTY)
             writeback = bool(f & _PG_WRITEBACK)
-            if dirty or writeback:
-                stat.nr_dirty += nr
-            if dirty and not writeback:
-                stat.nr_unqueued_dirty += nr
-            if writeback and f & _PG_RECLAIM:
-                stat.nr_congested += nr
+            # folio_check_dirty_writeback(): only page-cache folios count — anonymous
+            # ones (lazy-free included) are not the flushers' business
+            if not f & _PG_SWAPBACKED and not mem.mapping[pfn] & 1:
+                if dirty or writeback:
+                    stat.nr_dirty += nr
+                if dirty and not writeback:
+                    stat.nr_unqueued_dirty += nr
+                if writeback and f & _PG_RECLAIM:
+                    stat.nr_congested += nr
             if writeback:
                 if sc.kswapd and f & _PG_RECLAIM and pgdat.flags & PGDAT_WRITEBACK:
                     stat.nr_immediate += nr
@@ -690,6 +692,10 @@ def shrink_inactive_list(m: Machine, nr_to_scan: int, lruvec: Lruvec, sc: ScanCo
     ev[VmEventItem.PGSTEAL_KSWAPD if sc.kswapd else VmEventItem.PGSTEAL_DIRECT] += nr_reclaimed
     ev[VmEventItem.PGSTEAL_FILE if file else VmEventItem.PGSTEAL_ANON] += nr_reclaimed
     lru_note_cost(m, lruvec, file, stat.nr_pageout, nr_scanned - nr_reclaimed)
+    if stat.nr_unqueued_dirty == nr_taken:
+        # dirty page-cache folios nobody queued for I/O: the flushers are behind
+        from memsim.fs.fs_writeback import WB_REASON_VMSCAN, wakeup_flusher_threads
+        wakeup_flusher_threads(m, WB_REASON_VMSCAN)
     sc.nr.dirty += stat.nr_dirty
     sc.nr.congested += stat.nr_congested
     sc.nr.unqueued_dirty += stat.nr_unqueued_dirty

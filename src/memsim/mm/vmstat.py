@@ -259,8 +259,8 @@ def domain_dirty_limits(available: int, dirty_ratio: int = VM_DIRTY_RATIO_DEFAUL
 
 
 def global_dirty_limits(m: Machine) -> tuple[int, int]:
-    """global_dirty_limits(): ``(background_thresh, dirty_thresh)`` in pages."""
-    # SIM: the dirty sysctls are read with their defaults until sysctl.py carries them.
+    """global_dirty_limits(): ``(background_thresh, dirty_thresh)`` in pages, from
+    vm.dirty_(background_)ratio / _bytes."""
     return domain_dirty_limits(
         global_dirtyable_memory(m),
         int(getattr(m.sysctl, "dirty_ratio", VM_DIRTY_RATIO_DEFAULT)),
