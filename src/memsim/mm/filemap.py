@@ -110,6 +110,9 @@ class AddressSpace:
     shadows: dict[int, int] = field(default_factory=dict)
     #: where the flusher's next write_cache_pages() starts (fs/fs_writeback.py)
     writeback_index: int = 0
+    #: shmem pages out on swap: index -> swap entry (SIM: the xarray's swap value
+    #: entries; mm/shmem.py shmem_writeout / shmem_swapin_folio)
+    swapped: dict[int, int] = field(default_factory=dict)
 
     @property
     def can_writeback(self) -> bool:

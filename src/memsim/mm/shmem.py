@@ -6,8 +6,16 @@ every MAP_SHARED|MAP_ANONYMOUS mapping. Their pages live only in the page cache
 ``is_shmem``). Pages are allocated zeroed on first touch (shmem_fault, write()); reading a
 hole with read() allocates nothing.
 
-# SIM: no swap (shmem_writeout / swapin), no huge pages (shmem_enabled=never, as the
-# oracle's machine), no size limits / shmem_acct accounting, no mempolicies.
+Under memory pressure reclaim writes shmem pages to swap (``shmem_writeout``): the page
+leaves the page cache for the swap cache and the mapping keeps the swap entry in its slot
+(``AddressSpace.swapped``, the xarray's swap value entries); the next lookup
+(``shmem_get_folio``: a fault, read(), write()) reads it back (``shmem_swapin_folio``).
+Truncation frees the entries, swapoff brings them back (``shmem_unuse``).
+
+# SIM: no huge pages (shmem_enabled=never, as the oracle's machine), no size limits /
+# shmem_acct accounting, no mempolicies; a shmem swap-in reads one slot (no
+# swap_cluster_readahead); the slot's mapping reference is an ordinary count of 1, not
+# SWAP_MAP_SHMEM.
 """
 
 from __future__ import annotations
@@ -26,17 +34,23 @@ from memsim.fs.inode import (
     KIND_SHMEM_ZERO,
     Inode,
 )
+from memsim.include.vmstat_items import NodeStatItem, VmEventItem
 from memsim.mm.filemap import (
     PAGE_SHIFT,
     PAGE_SIZE,
     AddressSpace,
+    PG_dirty,
+    PG_swapbacked,
     PG_uptodate,
+    _node_mod,
     filemap_add_folio,
     filemap_alloc_folio,
     filemap_map_pages,
+    filemap_unaccount_folio,
+    mapping_of_pfn,
     page_read,
 )
-from memsim.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, VmOps
+from memsim.mm.memory import VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VmOps
 from memsim.mm.truncate import truncate_inode_pages_range, unmap_mapping_range
 
 if TYPE_CHECKING:
@@ -84,6 +98,8 @@ def shmem_get_folio(m: Machine, inode: Inode, index: int, sgp: int) -> int | Non
     pfn = mapping.i_pages.get(index)
     if pfn is not None:
         return pfn
+    if mapping.swapped and index in mapping.swapped:
+        return shmem_swapin_folio(m, mapping, index)
     if sgp in (SGP_READ, SGP_NOALLOC):
         return None
     pfn = filemap_alloc_folio(m, mapping.gfp_mask)
@@ -101,10 +117,17 @@ def shmem_fault(m: Machine, vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[
     """shmem_fault(): the page (allocated zeroed if missing) with a reference for the
     caller; VM_FAULT_SIGBUS past EOF. Never a major fault without swap."""
     inode: Inode = vma.vm_file.f_inode
+    mapping = inode.i_mapping
+    major = bool(mapping.swapped) and pgoff in mapping.swapped and \
+        pgoff << PAGE_SHIFT < inode.i_size
+    pfns_in = m.vm_event[VmEventItem.PSWPIN]
     pfn = shmem_get_folio(m, inode, pgoff, SGP_CACHE)
     if pfn is None or pfn < 0:
         return -1, VM_FAULT_SIGBUS if pfn == -EINVAL else VM_FAULT_OOM
     m.mem_map.refcount[pfn] += 1
+    if major and m.vm_event[VmEventItem.PSWPIN] != pfns_in:
+        m.vm_event[VmEventItem.PGMAJFAULT] += 1         # read from the swap device
+        return pfn, VM_FAULT_MAJOR
     return pfn, 0
 
 
@@ -214,8 +237,115 @@ def shmem_file_read(m: Machine, file: File, pos: int, count: int) -> tuple[bytes
 
 def shmem_truncate_range(m: Machine, inode: Inode, lstart: int, lend: int) -> None:
     """shmem_truncate_range() -> shmem_undo_range(): free the pages inside, zero partial
-    pages (dirty shmem pages go too: they are not accounted as dirty)."""
+    pages (dirty shmem pages go too: they are not accounted as dirty); swap entries in
+    the range are freed (truncate_inode_pages_range calls shmem_free_swap_range)."""
     truncate_inode_pages_range(m, inode.i_mapping, lstart, lend)
+
+
+# ---- swap ---------------------------------------------------------------------------------
+
+#: AOP_WRITEPAGE_ACTIVATE: the folio stays (redirtied) and reclaim activates it
+AOP_WRITEPAGE_ACTIVATE = 0x80000
+
+
+def shmem_swaplist(m: Machine) -> dict[int, AddressSpace]:
+    """shmem_swaplist: the shmem mappings that have pages out on swap (by handle)."""
+    sl: dict[int, AddressSpace] | None = getattr(m, "shmem_swaplist", None)
+    if sl is None:
+        sl = {}
+        m.shmem_swaplist = sl  # type: ignore[attr-defined]
+    return sl
+
+
+def shmem_writeout(m: Machine, pfn: int) -> int:
+    """
+    shmem_writepage() for reclaim's pageout() (the folio is unmapped, isolated and was
+    just cleaned by folio_clear_dirty_for_io): a swap slot, the swap cache, the page cache
+    slot replaced by the swap entry (shmem_delete_from_page_cache), then swap_writepage.
+    Without swap or a free slot the folio is redirtied and stays (AOP_WRITEPAGE_ACTIVATE).
+    """
+    from memsim.mm.page_io import swap_writepage
+    from memsim.mm.swap_state import add_to_swap_cache
+    from memsim.mm.swapfile import folio_alloc_swap, swap_duplicate, swap_state
+    mem = m.mem_map
+    mapping = mapping_of_pfn(m, pfn)
+    st = swap_state(m)
+    entry = 0
+    if mapping is not None and st.total_swap_pages and not mem.compound_head1[pfn]:
+        entry = folio_alloc_swap(m, pfn)
+    if not entry:
+        mem.flags[pfn] |= PG_dirty                   # redirty: folio_mark_dirty()
+        return AOP_WRITEPAGE_ACTIVATE
+    assert mapping is not None
+    index = int(mem.index[pfn])
+    add_to_swap_cache(m, pfn, entry)
+    swap_duplicate(m, entry)                         # swap_shmem_alloc(): the slot's count
+    # shmem_delete_from_page_cache(folio, swp_to_radix_entry(swap))
+    del mapping.i_pages[index]
+    mapping.nrpages -= 1
+    filemap_unaccount_folio(m, mapping, pfn)
+    mem.mapping[pfn] = 0
+    mem.refcount[pfn] -= 1                           # the page cache's reference
+    mapping.swapped[index] = entry                   # info->swapped++
+    shmem_swaplist(m)[mapping.handle] = mapping
+    mem.flags[pfn] |= PG_swapbacked
+    return swap_writepage(m, pfn)
+
+
+def shmem_swapin_folio(m: Machine, mapping: AddressSpace, index: int) -> int:
+    """
+    shmem_swapin_folio(): the swap-cache folio of the slot (read from the device when it
+    is not cached) goes back into the page cache at *index*, dirty, its slot freed. The
+    PFN (no reference for the caller), or -ENOMEM.
+    """
+    from errno import ENOMEM
+
+    from memsim.mm.swap_state import delete_from_swap_cache, read_swap_cache_async
+    from memsim.mm.swapfile import swap_free
+    entry = mapping.swapped[index]
+    pfn = read_swap_cache_async(m, entry, mapping.gfp_mask)     # with a reference
+    if pfn is None:
+        return -ENOMEM
+    mem = m.mem_map
+    # shmem_add_to_page_cache(folio, mapping, index, swp_to_radix_entry(swap))
+    mem.mapping[pfn] = mapping.handle
+    mem.index[pfn] = index
+    mem.flags[pfn] |= PG_swapbacked | PG_uptodate
+    mapping.i_pages[index] = pfn
+    mapping.nrpages += 1
+    mem.refcount[pfn] += 1                           # the page cache's reference
+    _node_mod(m, pfn, NodeStatItem.NR_FILE_PAGES, 1)
+    _node_mod(m, pfn, NodeStatItem.NR_SHMEM, 1)
+    del mapping.swapped[index]                       # shmem_recalc_inode(inode, 0, -1)
+    if not mapping.swapped:
+        shmem_swaplist(m).pop(mapping.handle, None)
+    delete_from_swap_cache(m, pfn)
+    mem.flags[pfn] |= PG_dirty                       # folio_mark_dirty()
+    swap_free(m, entry)
+    mem.refcount[pfn] -= 1                           # the lookup's reference
+    return pfn
+
+
+def shmem_free_swap_range(m: Machine, mapping: AddressSpace, start: int, end: int) -> None:
+    """shmem_undo_range()'s shmem_free_swap(): the swap entries of indices [start, end)."""
+    from memsim.mm.swapfile import free_swap_and_cache, swp_entry_to_pte
+    for index in sorted(i for i in mapping.swapped if start <= i < end):
+        entry = mapping.swapped.pop(index)
+        free_swap_and_cache(m, swp_entry_to_pte(entry))
+    if not mapping.swapped:
+        shmem_swaplist(m).pop(mapping.handle, None)
+
+
+def shmem_unuse(m: Machine, swap_type: int) -> int:
+    """shmem_unuse(): swapoff brings every shmem page on device *swap_type* back in;
+    0 or -ENOMEM."""
+    from memsim.mm.swapfile import swp_type
+    for mapping in list(shmem_swaplist(m).values()):
+        for index in sorted(i for i, e in mapping.swapped.items() if swp_type(e) == swap_type):
+            if shmem_swapin_folio(m, mapping, index) < 0:
+                from errno import ENOMEM
+                return -ENOMEM
+    return 0
 
 
 def shmem_setattr_size(m: Machine, inode: Inode, newsize: int) -> int:

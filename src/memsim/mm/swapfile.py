@@ -874,9 +874,12 @@ def try_to_unuse(m: Machine, si: SwapInfoStruct) -> int:
     from memsim.mm.memory import folio_put
     from memsim.mm.swap_state import lookup_swap_cache, swapin_readahead, unuse_pte
     st = swap_state(m)
+    from memsim.mm.shmem import shmem_unuse
     for _ in range(3):
         if not si.inuse_pages:
             return 0
+        if shmem_unuse(m, si.type) < 0:
+            return -ENOMEM
         for task in list(getattr(m, "tasks", {}).values()):
             if task.exit_state is not None or task.mm is None:
                 continue
@@ -1022,6 +1025,10 @@ def validate_swap(m: Machine) -> None:
             raise CounterMismatchError(f"pid {task.pid}: MM_SWAPENTS is "
                                        f"{task.mm.rss_stat[MM_SWAPENTS]}, page tables hold "
                                        f"{n} swap entries")
+    shmem_list = getattr(m, "shmem_swaplist", {})
+    for mapping in shmem_list.values():
+        for e in mapping.swapped.values():
+            refs[e] += 1                      # the shmem slot's count (SWAP_MAP_SHMEM)
     parked = set()
     for c in st.slots:
         parked.update(c.slots[c.cur:c.cur + c.nr])
@@ -1048,7 +1055,7 @@ def validate_swap(m: Machine) -> None:
             cnt = _full_count(si, off)
             if cnt != refs.get(e, 0):
                 raise CounterMismatchError(f"swap {si.name} slot {off}: count {cnt}, "
-                                           f"{refs.get(e, 0)} swap PTEs")
+                                           f"{refs.get(e, 0)} swap PTEs and shmem entries")
             cached = e in st.cache
             if bool(mc & SWAP_HAS_CACHE) != (cached or (mc == SWAP_HAS_CACHE and e in parked)):
                 raise CounterMismatchError(f"swap {si.name} slot {off}: map {mc:#x}, in swap "

@@ -100,10 +100,18 @@ def truncate_inode_pages_range(m: Machine, mapping: AddressSpace, lstart: int,
     (lend inclusive, -1 = to the end) and zero the covered part of a partial page at
     either end.
     """
-    if not mapping.nrpages:
-        return
     start = (lstart + PAGE_SIZE - 1) >> PAGE_SHIFT
     end = ULONG_MAX_PGOFF if lend == -1 else (lend + 1) >> PAGE_SHIFT     # exclusive
+    if mapping.swapped:
+        # shmem_undo_range(): swapped-out pages of a partial end come back to be zeroed,
+        # whole ones are freed with their slots
+        from memsim.mm.shmem import shmem_free_swap_range, shmem_swapin_folio
+        for idx in {lstart >> PAGE_SHIFT, lend >> PAGE_SHIFT if lend != -1 else -1}:
+            if idx in mapping.swapped and not (start <= idx < end):
+                shmem_swapin_folio(m, mapping, idx)
+        shmem_free_swap_range(m, mapping, start, end)
+    if not mapping.nrpages:
+        return
     for index in sorted(i for i in mapping.i_pages if start <= i < end):
         truncate_inode_folio(m, mapping, mapping.i_pages[index])
     first = lstart >> PAGE_SHIFT

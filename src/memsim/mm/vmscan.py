@@ -454,8 +454,21 @@ def pageout(m: Machine, pfn: int, sc: ScanControl) -> int:
     mapping = mapping_of_pfn(m, pfn)
     if mapping is None:
         return PAGE_KEEP
+    if mapping.is_shmem:
+        # shmem_writeout(): to swap, through the swap cache (mm/shmem.py)
+        from memsim.mm.shmem import AOP_WRITEPAGE_ACTIVATE, shmem_writeout
+        if not mem.flags[pfn] & _PG_DIRTY:
+            return PAGE_CLEAN
+        mem.flags[pfn] = (mem.flags[pfn] & ~_PG_DIRTY) | _PG_RECLAIM
+        if shmem_writeout(m, pfn) == AOP_WRITEPAGE_ACTIVATE:
+            mem.flags[pfn] &= ~_PG_RECLAIM
+            return PAGE_ACTIVATE
+        if not mem.flags[pfn] & _PG_WRITEBACK:
+            mem.flags[pfn] &= ~_PG_RECLAIM
+        m.mod_node_page_state_pfn(pfn, NodeStatItem.NR_VMSCAN_WRITE, folio_nr_pages(m, pfn))
+        return PAGE_SUCCESS
     if not mapping.can_writeback:
-        return PAGE_ACTIVATE       # SIM: shmem_writeout is not modelled: keep shmem pages
+        return PAGE_ACTIVATE
     if folio_clear_dirty_for_io(m, mapping, pfn):
         mem.flags[pfn] |= _PG_RECLAIM
         writepage(m, mapping, pfn)
