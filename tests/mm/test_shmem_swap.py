@@ -122,3 +122,20 @@ def test_without_swap_shmem_pages_stay() -> None:
     assert m.nodes[0].vm_stat[NodeStatItem.NR_SHMEM] >= 2000
     assert p.read(a + 1999 * PAGE, 8) == bytes([1999 % 251 + 1]) * 8
     m.validate()
+
+
+def test_smaps_swap_of_a_shared_mapping_counts_its_objects_slots() -> None:
+    m = boot()
+    p = m.spawn("shm")
+    n = 6000
+    a = p.mmap(0, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS)
+    _fill(p, a, n)
+    swapped = _swapped(m)
+    assert swapped > 0
+    smaps = m.proc(f"{p.pid}/smaps")
+    block = smaps[smaps.index(f"{a:08x}-"):]
+    swap_kb = int(block.split("\nSwap:")[1].split()[0])
+    assert swap_kb == swapped * 4
+    rollup = m.proc(f"{p.pid}/smaps_rollup")
+    total = sum(int(x.split()[0]) for x in smaps.split("\nSwap:")[1:])
+    assert int(rollup.split("\nSwap:")[1].split()[0]) == total >= swapped * 4

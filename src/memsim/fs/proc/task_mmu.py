@@ -358,9 +358,13 @@ def smap_gather_stats(m: Machine, vma: VmAreaStruct) -> MemSizeStats:
     # shmem objects: pages swapped out of the object count as Swap of the mapping
     f = vma.vm_file
     if f is not None:
-        usage = getattr(f.f_mapping, "swapped", 0)
-        if usage and (vma.vm_flags & vmf.VM_SHARED or not vma.vm_flags & vmf.VM_WRITE):
-            mss.swap += int(usage) * PAGE_SIZE
+        swapped = getattr(f.f_mapping, "swapped", None)
+        if swapped and (vma.vm_flags & vmf.VM_SHARED or not vma.vm_flags & vmf.VM_WRITE):
+            # shmem_swap_usage(): the object's entries inside the VMA's file range
+            # (SIM: a private writable mapping's walk of shmem swap entries is not done)
+            lo, hi = vma.vm_pgoff, vma.vm_pgoff + ((vma.vm_end - vma.vm_start) >> 12)
+            usage = sum(1 for i in swapped if lo <= i < hi)
+            mss.swap += usage * PAGE_SIZE
     return mss
 
 
