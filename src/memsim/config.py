@@ -152,6 +152,12 @@ KEYS: dict[str, tuple[Callable[[str, object], Any], Any]] = {
     "sysctl.vm.panic_on_oom": (_int(0, 2), 0),
     "sysctl.vm.oom_kill_allocating_task": (_int(), 0),
     "sysctl.vm.oom_dump_tasks": (_int(), 1),
+    "sysctl.vm.dirty_background_ratio": (_int(0, 100), 10),
+    "sysctl.vm.dirty_background_bytes": (_int(0), 0),
+    "sysctl.vm.dirty_ratio": (_int(0, 100), 20),
+    "sysctl.vm.dirty_bytes": (_int(0), 0),
+    "sysctl.vm.dirty_writeback_centisecs": (_int(0), 500),
+    "sysctl.vm.dirty_expire_centisecs": (_int(0), 3000),
     "sysctl.kernel.randomize_va_space": (_int(0, 2), 2),
 }
 

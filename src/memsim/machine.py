@@ -221,7 +221,9 @@ class Machine:
         self.sysctl.extfrag_threshold = config["sysctl.vm.extfrag_threshold"]
         for name in ("overcommit_memory", "overcommit_ratio", "overcommit_kbytes",
                      "max_map_count", "mmap_min_addr", "swappiness", "panic_on_oom",
-                     "oom_kill_allocating_task", "oom_dump_tasks"):
+                     "oom_kill_allocating_task", "oom_dump_tasks", "dirty_background_ratio",
+                     "dirty_background_bytes", "dirty_ratio", "dirty_bytes",
+                     "dirty_writeback_centisecs", "dirty_expire_centisecs"):
             setattr(self.sysctl, name, config[f"sysctl.vm.{name}"])
         self.sysctl.page_cluster = config["sysctl.vm.page-cluster"]
         self.sysctl.randomize_va_space = config["sysctl.kernel.randomize_va_space"]

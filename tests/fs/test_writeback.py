@@ -176,3 +176,25 @@ def test_dirty_anonymous_pages_are_not_the_flushers_business() -> None:
     assert nr == 8 and not kept
     assert p.read(a + 5 * PAGE, 1) == b"\x03"                    # back from swap
     m.validate()
+
+
+def test_dirty_sysctls_at_boot_and_at_run_time() -> None:
+    import pytest
+
+    from memsim.errors import ConfigError
+    m = boot(**{"sysctl.vm.dirty_ratio": "40"})
+    assert m.proc("sys/vm/dirty_ratio") == "40\n"
+    bg, thresh = global_dirty_limits(m)
+    avail_thresh = thresh
+    m.proc_write("sys/vm/dirty_ratio", "20")
+    assert global_dirty_limits(m)[1] * 2 in range(avail_thresh - 2, avail_thresh + 3)
+    # the bytes form replaces the ratio (dirty_bytes_handler zeroes vm_dirty_ratio)
+    m.proc_write("sys/vm/dirty_bytes", str(1 << 20))
+    assert m.proc("sys/vm/dirty_ratio") == "0\n"
+    assert global_dirty_limits(m)[1] == 256
+    m.proc_write("sys/vm/dirty_background_ratio", "5")
+    assert m.proc("sys/vm/dirty_background_bytes") == "0\n"
+    with pytest.raises(ConfigError, match="8192"):
+        m.proc_write("sys/vm/dirty_bytes", "4096")
+    with pytest.raises(ConfigError, match="out of range"):
+        m.proc_write("sys/vm/dirty_ratio", "101")
