@@ -139,3 +139,23 @@ def test_smaps_swap_of_a_shared_mapping_counts_its_objects_slots() -> None:
     rollup = m.proc(f"{p.pid}/smaps_rollup")
     total = sum(int(x.split()[0]) for x in smaps.split("\nSwap:")[1:])
     assert int(rollup.split("\nSwap:")[1].split()[0]) == total >= swapped * 4
+
+
+def test_write_to_a_swapped_out_page_swaps_it_in_first() -> None:
+    # shmem_write_begin() -> shmem_get_folio(SGP_WRITE): a partial write keeps the rest
+    # of the page (found by tests/mm/test_shmem_stateful.py: the page used to be
+    # replaced by a fresh zeroed one while its swap entry stayed behind)
+    m = boot()
+    p = m.spawn("shm")
+    fd = p.memfd_create("obj")
+    p.ftruncate(fd, 8 * PAGE)
+    a = p.mmap(0, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd)
+    p.write(a + 5 * PAGE + 99, b"mapped")
+    from memsim.include.mman import MADV_PAGEOUT
+    p.madvise(a, 8 * PAGE, MADV_PAGEOUT)
+    assert _swapped(m) == 1
+    p.pwrite(fd, b"written", 5 * PAGE + 300)
+    assert _swapped(m) == 0
+    assert p.pread(fd, 6, 5 * PAGE + 99) == b"mapped"
+    assert p.read(a + 5 * PAGE + 300, 7) == b"written"
+    m.validate()

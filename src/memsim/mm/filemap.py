@@ -553,6 +553,13 @@ def write_begin(m: Machine, mapping: AddressSpace, pos: int, length: int) -> int
     """
     index = pos >> PAGE_SHIFT
     pfn = mapping.i_pages.get(index)
+    if pfn is None and mapping.swapped and index in mapping.swapped:
+        # shmem_write_begin() -> shmem_get_folio(SGP_WRITE): the page is out on swap
+        from memsim.mm.shmem import shmem_swapin_folio
+        got = shmem_swapin_folio(m, mapping, index)
+        if got < 0:
+            return None
+        pfn = got
     if pfn is None:
         pfn = filemap_alloc_folio(m, mapping.gfp_mask)
         if pfn is None:

@@ -1027,6 +1027,10 @@ def validate_swap(m: Machine) -> None:
                                        f"{n} swap entries")
     shmem_list = getattr(m, "shmem_swaplist", {})
     for mapping in shmem_list.values():
+        both = set(mapping.swapped) & set(mapping.i_pages)
+        if both:
+            raise CounterMismatchError(f"shmem {mapping!r}: indices {sorted(both)[:5]} are "
+                                       "both in the page cache and out on swap")
         for e in mapping.swapped.values():
             refs[e] += 1                      # the shmem slot's count (SWAP_MAP_SHMEM)
     parked = set()
